@@ -1,0 +1,119 @@
+"""A pure ASGI middleware that opens one X-Ray segment per HTTP request.
+
+It wraps the whole application, outside FastAPI's own error handling, so that it sees the
+response the client really gets (a 500 from an error handler included) and can put the
+X-Amzn-Trace-Id header on every one. Per-request state lives in locals, never on `self`,
+because one middleware instance serves every concurrent request.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Iterable
+from typing import Any
+
+from starlette.datastructures import Headers, MutableHeaders
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from ._header import HEADER_NAME, format_trace_header, parse_trace_header
+from ._tracer import SamplingRequest, Tracer, exception_stack
+
+log = logging.getLogger(__name__)
+
+
+class XRayMiddleware:
+    def __init__(self, app: ASGIApp, *, tracer: Tracer, untraced_paths: Iterable[str] = ()) -> None:
+        self.app = app
+        self.tracer = tracer
+        self.untraced_paths = frozenset(untraced_paths)
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        headers = Headers(scope=scope)
+        incoming = parse_trace_header(headers.get(HEADER_NAME))
+        if scope["path"] in self.untraced_paths:
+            with self.tracer.untraced(incoming.root if incoming else None) as trace_id:
+                response = _Response(send, format_trace_header(trace_id))
+                await self.app(scope, receive, response.send)
+            return
+        with self.tracer.scope():
+            await self._traced(scope, receive, send, headers, incoming)
+
+    async def _traced(
+        self, scope: Scope, receive: Receive, send: Send, headers: Headers, incoming: Any
+    ) -> None:
+        host = headers.get("host") or _server_host(scope)
+        segment = self.tracer.begin_segment(
+            incoming, SamplingRequest(host=host, method=scope["method"], path=scope["path"])
+        )
+        _put_request(segment, scope, headers, host)
+        # '?' asks the callee to tell the caller what it decided.
+        asked = incoming is not None and incoming.sampled == "?"
+        response = _Response(
+            send, format_trace_header(segment.trace_id, sampled=segment.sampled if asked else None)
+        )
+        try:
+            await self.app(scope, receive, response.send)
+        except Exception as exc:
+            segment.add_exception(exc, exception_stack(exc))
+            log.exception("unhandled error in %s %s", scope["method"], scope["path"])
+            if response.status is None:
+                raise  # nobody answered: let the server send its 500
+            # Answered already (FastAPI's error handler sent the JSON 500) and logged here,
+            # with the trace id; re-raising would only make the server log it a second time.
+        finally:
+            segment.put_http_meta("status", response.status or 500)
+            segment.put_http_meta("content_length", response.body_bytes)
+            # The segment lasts as long as the client waited. Background tasks run after the
+            # response and may still add subsegments, so it is closed only now.
+            self.tracer.end_segment(response.finished_at)
+
+
+class _Response:
+    """Watches one response go out: adds the trace header, notes status, size and end."""
+
+    def __init__(self, send: Send, trace_header: str) -> None:
+        self._send = send
+        self._trace_header = trace_header
+        self.status: int | None = None
+        self.body_bytes = 0
+        self.finished_at: float | None = None
+
+    async def send(self, message: Message) -> None:
+        if message["type"] == "http.response.start":
+            self.status = message["status"]
+            MutableHeaders(scope=message).append(HEADER_NAME, self._trace_header)
+        elif message["type"] == "http.response.body":
+            self.body_bytes += len(message.get("body", b""))
+            if not message.get("more_body", False):
+                self.finished_at = time.time()
+        await self._send(message)
+
+
+def _put_request(segment: Any, scope: Scope, headers: Headers, host: str) -> None:
+    if not segment.sampled:
+        return
+    scheme = headers.get("x-forwarded-proto") or scope.get("scheme", "http")
+    url = f"{scheme}://{host}{scope.get('root_path', '')}{scope['path']}"
+    segment.put_http_meta("method", scope["method"])
+    segment.put_http_meta("url", url)
+    forwarded_for = headers.get("x-forwarded-for")
+    if forwarded_for:
+        segment.put_http_meta("client_ip", forwarded_for.split(",")[0].strip())
+        segment.put_http_meta("x_forwarded_for", True)
+    elif scope.get("client"):
+        segment.put_http_meta("client_ip", scope["client"][0])
+    user_agent = headers.get("user-agent")
+    if user_agent:
+        segment.put_http_meta("user_agent", user_agent)
+
+
+def _server_host(scope: Scope) -> str:
+    server = scope.get("server")
+    if not server:
+        return "localhost"
+    host, port = server[0], server[1]
+    return host if port in (None, 80, 443) else f"{host}:{port}"

@@ -1,0 +1,103 @@
+"""SQLAlchemy engine events that record every SQL statement as a `remote` subsegment.
+
+The SDK's sqlalchemy_core patch wraps both `Session.execute` and `Connection.execute`, which
+on SQLAlchemy 2.x nest (two subsegments per query), and appends to `urllib.parse.uses_netloc`
+on every call (a list that grows per query). Engine events fire once per statement the driver
+actually runs, on the thread that runs it, and see the statement exactly as sent: with the
+driver's placeholders, never the values.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import event
+from sqlalchemy.engine import Connection, Engine, ExceptionContext
+
+from ._tracer import Tracer
+
+SUBSEGMENT_ATTRIBUTE = "_xray_subsegment"
+DATABASE_TYPES = {"mysql": "MySQL", "sqlite": "SQLite", "postgresql": "PostgreSQL"}
+
+
+def instrument_engine(tracer: Tracer, engine: Engine) -> None:
+    if not tracer.enabled:
+        return
+    meta = _SqlMeta(engine)
+
+    @event.listens_for(engine, "before_cursor_execute")
+    def _before(
+        conn: Connection, cursor: Any, statement: str, params: Any, context: Any, many: bool
+    ) -> None:
+        subsegment = tracer.begin_remote(meta.name)
+        if subsegment is not None:
+            subsegment.set_sql(meta.for_statement(conn, statement))
+            if context is not None:
+                setattr(context, SUBSEGMENT_ATTRIBUTE, subsegment)
+
+    @event.listens_for(engine, "after_cursor_execute")
+    def _after(
+        conn: Connection, cursor: Any, statement: str, params: Any, context: Any, many: bool
+    ) -> None:
+        subsegment = getattr(context, SUBSEGMENT_ATTRIBUTE, None)
+        if subsegment is not None:
+            delattr(context, SUBSEGMENT_ATTRIBUTE)
+            tracer.end_remote(subsegment)
+
+    @event.listens_for(engine, "handle_error")
+    def _error(exception_context: ExceptionContext) -> None:
+        context = exception_context.execution_context
+        subsegment = getattr(context, SUBSEGMENT_ATTRIBUTE, None)
+        if subsegment is not None:
+            delattr(context, SUBSEGMENT_ATTRIBUTE)
+        elif exception_context.execution_context is None:
+            # Failed before any statement ran (cannot connect): still a failed database call.
+            subsegment = tracer.begin_remote(meta.name)
+            if subsegment is not None:
+                subsegment.set_sql(meta.base)
+        if subsegment is not None:
+            tracer.end_remote(subsegment, exception_context.original_exception)
+
+
+class _SqlMeta:
+    """The `sql` section, computed once per engine; the server version once it is known."""
+
+    def __init__(self, engine: Engine) -> None:
+        url = engine.url
+        dialect = engine.dialect
+        database = url.database or ""
+        if dialect.name == "sqlite":
+            database = Path(database).stem or "memory"
+        self.name = f"{database}@{url.host or 'localhost'}"
+        self.base: dict[str, Any] = {
+            "url": url.set(password=None).render_as_string(hide_password=False),
+            "database_type": DATABASE_TYPES.get(dialect.name, dialect.name),
+            "driver_version": _driver_version(engine),
+        }
+        if url.username:
+            self.base["user"] = url.username
+        self._with_version: dict[str, Any] | None = None
+
+    def for_statement(self, conn: Connection, statement: str) -> dict[str, Any]:
+        if self._with_version is None:
+            self._with_version = {**self.base, **_server(conn)}
+        return {**self._with_version, "sanitized_query": statement, "preparation": "statement"}
+
+
+def _server(conn: Connection) -> dict[str, str]:
+    dialect = conn.dialect
+    found: dict[str, str] = {}
+    if getattr(dialect, "is_mariadb", False):
+        found["database_type"] = "MariaDB"
+    version = dialect.server_version_info
+    if version:
+        found["database_version"] = ".".join(str(part) for part in version if isinstance(part, int))
+    return found
+
+
+def _driver_version(engine: Engine) -> str:
+    dbapi = engine.dialect.dbapi
+    name = engine.dialect.driver
+    version = getattr(dbapi, "__version__", None) or getattr(dbapi, "sqlite_version", None)
+    return f"{name}-{version}" if version else name
