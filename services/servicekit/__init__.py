@@ -1,0 +1,15 @@
+"""What both services share apart from tracing: settings base, logging, errors, start-up."""
+
+from .errors import error_response, install_error_handlers
+from .server import load_settings, serve
+from .settings import LogFormat, LogLevel, ServiceSettings
+
+__all__ = [
+    "LogFormat",
+    "LogLevel",
+    "ServiceSettings",
+    "error_response",
+    "install_error_handlers",
+    "load_settings",
+    "serve",
+]

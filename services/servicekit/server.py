@@ -1,0 +1,58 @@
+"""Start a service: validate its settings, set up logging, build the app, run uvicorn."""
+
+from __future__ import annotations
+
+import importlib
+import sys
+from collections.abc import Callable
+from typing import Any, TypeVar
+
+import uvicorn
+from pydantic import ValidationError
+from pydantic_settings import SettingsError
+
+from .logs import configure_logging
+from .settings import ServiceSettings
+
+S = TypeVar("S", bound=ServiceSettings)
+SECRET_MARKERS = ("PASSWORD", "SECRET", "TOKEN")
+
+
+def serve(settings_class: type[S], app_factory: str, *, prog: str) -> None:
+    """Run `app_factory` ("module:function", called with the settings) under uvicorn.
+
+    The factory is imported only after the settings are valid: importing it loads the
+    X-Ray SDK, which cannot cope with a malformed AWS_XRAY_DAEMON_ADDRESS.
+    """
+    settings = load_settings(settings_class, prog)
+    configure_logging(settings.log_level, settings.log_format)
+    module_name, _, function_name = app_factory.partition(":")
+    factory: Callable[[S], Any] = getattr(importlib.import_module(module_name), function_name)
+    uvicorn.run(
+        factory(settings),
+        host=settings.host,
+        port=settings.port,
+        log_config=None,  # keep configure_logging's one-line format
+        server_header=False,
+        timeout_graceful_shutdown=10,
+    )
+
+
+def load_settings(settings_class: type[S], prog: str) -> S:
+    """The settings, or exit with one line per invalid variable saying what it accepts."""
+    try:
+        return settings_class()
+    except ValidationError as exc:
+        problems = "; ".join(describe(error) for error in exc.errors())
+    except SettingsError as exc:
+        problems = str(exc)
+    print(f"{prog}: invalid configuration: {problems}", file=sys.stderr)
+    raise SystemExit(2)
+
+
+def describe(error: Any) -> str:
+    variable = ".".join(str(part) for part in error["loc"]) or "settings"
+    message = str(error["msg"]).removeprefix("Value error, ")
+    if any(marker in variable.upper() for marker in SECRET_MARKERS):
+        return f"{variable}: {message}"
+    return f"{variable}={error['input']!r}: {message}"

@@ -1,0 +1,34 @@
+"""What every service reads besides its own settings: where to listen, how to log, tracing."""
+
+from __future__ import annotations
+
+from enum import StrEnum
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from tracing.config import TracingSettings
+
+
+class LogFormat(StrEnum):
+    TEXT = "text"  # for people: one line per event
+    JSON = "json"  # for log pipelines (Fluent Bit, CloudWatch): one JSON object per line
+
+
+class LogLevel(StrEnum):
+    DEBUG = "DEBUG"
+    INFO = "INFO"
+    WARNING = "WARNING"
+    ERROR = "ERROR"
+
+
+class ServiceSettings(BaseSettings):
+    """Field names are the environment variables; each service subclasses this."""
+
+    model_config = SettingsConfigDict(extra="ignore", frozen=True, populate_by_name=True)
+
+    host: str = Field("0.0.0.0", validation_alias="HOST")
+    port: int = Field(8000, ge=1, le=65535, validation_alias="PORT")
+    log_level: LogLevel = Field(LogLevel.INFO, validation_alias="LOG_LEVEL")
+    log_format: LogFormat = Field(LogFormat.TEXT, validation_alias="LOG_FORMAT")
+    tracing: TracingSettings = Field(default_factory=TracingSettings)
