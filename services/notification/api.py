@@ -1,0 +1,78 @@
+"""The notification routes, as in the original service."""
+
+from __future__ import annotations
+
+import socket
+from typing import Annotated
+
+from fastapi import APIRouter, BackgroundTasks, Depends, Request, status
+from fastapi.responses import PlainTextResponse
+
+from .mailer import Mailer
+from .schemas import Accepted, EmailRequest, XRayInfo
+from .settings import Settings
+
+PREFIX = "/notification"
+HEALTH_PATH = f"{PREFIX}/health-status"
+
+router = APIRouter(prefix=PREFIX, tags=["notification"])
+
+
+def _settings(request: Request) -> Settings:
+    settings: Settings = request.app.state.settings
+    return settings
+
+
+def _mailer(request: Request) -> Mailer:
+    mailer: Mailer = request.app.state.mailer
+    return mailer
+
+
+SettingsDep = Annotated[Settings, Depends(_settings)]
+MailerDep = Annotated[Mailer, Depends(_mailer)]
+
+
+@router.get("/health-status", response_class=PlainTextResponse, tags=["health"])
+async def health_status(settings: SettingsDep) -> str:
+    return f"Notification Service is UP and Running - {settings.app_version}"
+
+
+@router.get("/info", response_class=PlainTextResponse)
+async def info(request: Request, settings: SettingsDep) -> str:
+    host: HostIdentity = request.app.state.host
+    return (
+        f"Notification Service IP Address: {host.ip}\n"
+        f"Hostname: {host.name}\n"
+        f"Application Version: {settings.app_version}"
+    )
+
+
+@router.get("/xray")
+async def xray(request: Request, settings: SettingsDep) -> XRayInfo:
+    """Which version answered, and on which host: what the canary split is judged by."""
+    host: HostIdentity = request.app.state.host
+    return XRayInfo(
+        applicationname="Notification Microservice",
+        appversion=settings.app_version,
+        message="Enabled AWS XRay",
+        hostname=host.name,
+    )
+
+
+@router.post("/send", status_code=status.HTTP_202_ACCEPTED)
+async def send(email: EmailRequest, mailer: MailerDep, background: BackgroundTasks) -> Accepted:
+    """Accept an email and deliver it after responding; delivery failures are logged and
+    traced, not returned."""
+    background.add_task(mailer.deliver, email)
+    return Accepted(message="Email accepted for delivery", recipients=len(email.recipients))
+
+
+class HostIdentity:
+    """This host's name and address, looked up once: the lookup may need DNS."""
+
+    def __init__(self) -> None:
+        self.name = socket.gethostname()
+        try:
+            self.ip = socket.gethostbyname(self.name)
+        except OSError:
+            self.ip = "unknown"

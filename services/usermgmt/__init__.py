@@ -1,0 +1,1 @@
+"""User management microservice: users in MySQL, calling the notification service."""

@@ -1,0 +1,70 @@
+"""The user management service's client for the notification service.
+
+Every call goes through one httpx.AsyncClient whose transport is traced, so each appears as a
+`remote` subsegment and the notification service continues the same trace.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import httpx
+
+# Email bodies use the notification service's field names.
+EmailMessage = dict[str, Any]
+
+
+class NotificationUnavailable(Exception):
+    """The notification service could not be reached or did not answer properly."""
+
+    def __init__(self, message: str, *, timed_out: bool = False) -> None:
+        super().__init__(message)
+        self.timed_out = timed_out
+
+
+class NotificationClient:
+    def __init__(
+        self, base_url: str, *, timeout: float, transport: httpx.AsyncBaseTransport
+    ) -> None:
+        self.base_url = base_url
+        self._client = httpx.AsyncClient(base_url=base_url, timeout=timeout, transport=transport)
+
+    async def xray(self) -> dict[str, Any]:
+        response = await self._request("GET", "/notification/xray")
+        try:
+            body = response.json()
+        except ValueError:
+            body = None
+        if not isinstance(body, dict):
+            raise NotificationUnavailable("the notification service did not answer with JSON")
+        return body
+
+    async def health_status(self) -> str:
+        return (await self._request("GET", "/notification/health-status")).text
+
+    async def info(self) -> str:
+        return (await self._request("GET", "/notification/info")).text
+
+    async def send_email(self, message: EmailMessage) -> None:
+        await self._request("POST", "/notification/send", json=message)
+
+    async def aclose(self) -> None:
+        await self._client.aclose()
+
+    async def _request(self, method: str, path: str, **kwargs: Any) -> httpx.Response:
+        try:
+            response = await self._client.request(method, path, **kwargs)
+        except httpx.TimeoutException as exc:
+            raise NotificationUnavailable(
+                f"the notification service at {self.base_url} did not answer in time",
+                timed_out=True,
+            ) from exc
+        except httpx.HTTPError as exc:
+            raise NotificationUnavailable(
+                f"cannot reach the notification service at {self.base_url}: {exc}"
+            ) from exc
+        if response.is_error:
+            raise NotificationUnavailable(
+                f"the notification service answered {method} {path} with {response.status_code}"
+            )
+        return response

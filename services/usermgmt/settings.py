@@ -1,0 +1,72 @@
+"""User management settings; the variable names are those of the original Spring Boot service."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from pydantic import Field, SecretStr, field_validator
+from sqlalchemy.engine import URL, make_url
+from sqlalchemy.exc import ArgumentError
+
+from servicekit import ServiceSettings
+
+DEFAULT_TRACING_NAME = "User-Management-Microservice"
+
+
+class Settings(ServiceSettings):
+    port: int = Field(8095, ge=1, le=65535, validation_alias="PORT")
+
+    # DATABASE_URL wins; else DB_HOSTNAME selects MySQL; else an embedded SQLite file.
+    database_url: str | None = Field(None, validation_alias="DATABASE_URL")
+    db_hostname: str | None = Field(None, min_length=1, validation_alias="DB_HOSTNAME")
+    db_port: int = Field(3306, ge=1, le=65535, validation_alias="DB_PORT")
+    db_name: str = Field("usermgmt", pattern=r"^[A-Za-z0-9_$-]{1,64}$", validation_alias="DB_NAME")
+    db_username: str = Field("root", min_length=1, validation_alias="DB_USERNAME")
+    db_password: SecretStr = Field(SecretStr(""), validation_alias="DB_PASSWORD")
+    sqlite_path: Path = Field(Path("usermgmt.db"), validation_alias="SQLITE_PATH")
+
+    notification_service_host: str = Field(
+        "localhost", min_length=1, validation_alias="NOTIFICATION_SERVICE_HOST"
+    )
+    notification_service_port: int = Field(
+        8096, ge=1, le=65535, validation_alias="NOTIFICATION_SERVICE_PORT"
+    )
+    notification_timeout_seconds: float = Field(
+        5.0, gt=0, le=120, validation_alias="NOTIFICATION_TIMEOUT_SECONDS"
+    )
+    # Spring's BCryptPasswordEncoder default strength.
+    bcrypt_rounds: int = Field(10, ge=4, le=16, validation_alias="BCRYPT_ROUNDS")
+
+    @field_validator("database_url")
+    @classmethod
+    def _is_database_url(cls, value: str | None) -> str | None:
+        if value is not None:
+            try:
+                make_url(value)
+            except ArgumentError as exc:
+                raise ValueError(
+                    "not a database URL; expected e.g. mysql+pymysql://user:pass@host:3306/usermgmt"
+                ) from exc
+        return value
+
+    @property
+    def notification_base_url(self) -> str:
+        return f"http://{self.notification_service_host}:{self.notification_service_port}"
+
+    def database(self) -> tuple[URL, str]:
+        """The database URL and, for the start-up log, which setting chose it."""
+        if self.database_url:
+            return make_url(self.database_url), "DATABASE_URL"
+        if self.db_hostname:
+            url = URL.create(
+                "mysql+pymysql",
+                username=self.db_username,
+                password=self.db_password.get_secret_value() or None,
+                host=self.db_hostname,
+                port=self.db_port,
+                database=self.db_name,
+                query={"charset": "utf8mb4"},
+            )
+            return url, "DB_HOSTNAME"
+        path = self.sqlite_path.resolve()
+        return URL.create("sqlite+pysqlite", database=str(path)), "embedded SQLite (no DB_HOSTNAME)"
