@@ -1,0 +1,1 @@
+"""Helpers the tests import: real processes, sockets and servers on loopback."""
