@@ -31,4 +31,4 @@ class ServiceSettings(BaseSettings):
     port: int = Field(8000, ge=1, le=65535, validation_alias="PORT")
     log_level: LogLevel = Field(LogLevel.INFO, validation_alias="LOG_LEVEL")
     log_format: LogFormat = Field(LogFormat.TEXT, validation_alias="LOG_FORMAT")
-    tracing: TracingSettings = Field(default_factory=TracingSettings)
+    tracing: TracingSettings = Field(default_factory=lambda: TracingSettings())

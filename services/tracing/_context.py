@@ -45,10 +45,9 @@ class ContextVarContext:
 
     def end_segment(self, end_time: float | None = None) -> None:
         entity = self.get_trace_entity()
-        if entity is None:
-            return
-        segment = entity.parent_segment if _is_subsegment(entity) else entity
-        segment.close(end_time)
+        if entity is not None:
+            segment = entity.parent_segment if _is_subsegment(entity) else entity
+            segment.close(end_time)
 
     def put_subsegment(self, subsegment: Any) -> None:
         entity = self.get_trace_entity()
@@ -59,7 +58,7 @@ class ContextVarContext:
 
     def end_subsegment(self, end_time: float | None = None) -> bool:
         entity = self.get_trace_entity()
-        if not _is_subsegment(entity):
+        if entity is None or not _is_subsegment(entity):
             return False
         entity.close(end_time)
         ENTITIES.set(ENTITIES.get()[:-1])
@@ -71,7 +70,8 @@ class ContextVarContext:
             return entity
         if not global_sdk_config.sdk_enabled():
             return DummySegment()
-        return self.handle_context_missing()
+        self.handle_context_missing()
+        return None
 
     def set_trace_entity(self, trace_entity: Any) -> None:
         ENTITIES.set((trace_entity,))

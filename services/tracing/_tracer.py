@@ -202,6 +202,7 @@ class Tracer:
             yield OutboundCall(None, format_trace_header(parent.trace_id, sampled=False))
             return
         subsegment = self.begin_remote(name)
+        assert subsegment is not None  # the parent is sampled
         try:
             yield OutboundCall(
                 subsegment, format_trace_header(subsegment.trace_id, subsegment.id, True)
@@ -227,5 +228,5 @@ class Tracer:
 def exception_stack(error: BaseException) -> list[traceback.FrameSummary]:
     """Where `error` was raised: the innermost frames, this package's left out."""
     frames = traceback.extract_tb(error.__traceback__)
-    frames = [frame for frame in frames if not frame.filename.startswith(OWN_FRAMES)]
-    return frames[-MAX_TRACE_BACK:]
+    kept = [frame for frame in frames if not frame.filename.startswith(OWN_FRAMES)]
+    return kept[-MAX_TRACE_BACK:]

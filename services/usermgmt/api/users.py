@@ -4,6 +4,7 @@ thread pool; their SQL subsegments still land in the request's segment (see trac
 from __future__ import annotations
 
 import logging
+from typing import Any
 
 from fastapi import APIRouter, BackgroundTasks, HTTPException, Response, status
 from fastapi.responses import PlainTextResponse
@@ -18,8 +19,10 @@ log = logging.getLogger(__name__)
 
 router = APIRouter(tags=["users"])
 
-NOT_FOUND = {404: {"description": "No user with that user name"}}
-CONFLICT = {409: {"description": "The user name or email is taken"}}
+NOT_FOUND: dict[int | str, dict[str, Any]] = {404: {"description": "No user with that user name"}}
+CONFLICT: dict[int | str, dict[str, Any]] = {
+    409: {"description": "The user name or email is taken"}
+}
 
 
 @router.get("/health-status", response_class=PlainTextResponse, tags=["health"])
