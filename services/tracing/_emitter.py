@@ -41,7 +41,7 @@ class DaemonEmitter:
         self._socket.setblocking(False)
         self._refresh_seconds = refresh_seconds
         self._stopping = threading.Event()
-        self._resolved = threading.Event()
+        self._first_attempt_done = threading.Event()
         self._thread: threading.Thread | None = None
         self._last_problem: str | None = None
         self.stats = EmitterStats()
@@ -61,9 +61,6 @@ class DaemonEmitter:
         self._target: tuple[str, int] | None = None
         if endpoint.is_ip:
             self._target = (endpoint.host, endpoint.port)
-            self._resolved.set()
-        else:
-            self._resolved.clear()
 
     def start(self) -> None:
         """Resolve a host name (waiting briefly for the first answer) and keep it fresh."""
@@ -71,12 +68,11 @@ class DaemonEmitter:
             return
         self._thread = threading.Thread(target=self._refresh_forever, name="xray-dns", daemon=True)
         self._thread.start()
-        if not self._resolved.wait(FIRST_RESOLUTION_WAIT_SECONDS):
+        self._first_attempt_done.wait(FIRST_RESOLUTION_WAIT_SECONDS)
+        if self._target is None:
             log.warning(
-                "X-Ray daemon host %s did not resolve within %.0fs; segments are dropped "
-                "until it does",
+                "X-Ray daemon host %s is not resolved yet; segments are dropped until it is",
                 self._endpoint.host,
-                FIRST_RESOLUTION_WAIT_SECONDS,
             )
 
     def close(self) -> None:
@@ -128,6 +124,7 @@ class DaemonEmitter:
     def _refresh_forever(self) -> None:
         while True:
             self._resolve()
+            self._first_attempt_done.set()
             if self._stopping.wait(self._refresh_seconds):
                 return
 
@@ -150,4 +147,3 @@ class DaemonEmitter:
         if target != self._target:
             log.info("X-Ray daemon %s resolved to %s:%s", endpoint, *target)
         self._target = target
-        self._resolved.set()

@@ -76,6 +76,8 @@ class Tracer:
     def _build_recorder(self) -> AWSXRayRecorder:
         rules = self.settings.sampling_rules
         recorder = AWSXRayRecorder()
+        # The recorder opens a UDP socket for its default emitter, which ours replaces.
+        recorder.emitter._socket.close()
         recorder.configure(
             service=self.name,
             context=self.context,

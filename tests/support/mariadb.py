@@ -46,8 +46,12 @@ class TestDatabase:
 
     def connect(self) -> pymysql.Connection:  # type: ignore[type-arg]
         return pymysql.connect(
-            host=self.host, port=self.port, user=self.user, password=self.password,
-            database=self.name, autocommit=True,
+            host=self.host,
+            port=self.port,
+            user=self.user,
+            password=self.password,
+            database=self.name,
+            autocommit=True,
         )
 
     def query(self, sql: str, *args: object) -> list[tuple[object, ...]]:
@@ -59,8 +63,13 @@ class TestDatabase:
 def server_connection(database: str | None = None) -> pymysql.Connection:  # type: ignore[type-arg]
     try:
         return pymysql.connect(
-            host=HOST, port=PORT, user=USER, password=PASSWORD, database=database,
-            autocommit=True, connect_timeout=5,
+            host=HOST,
+            port=PORT,
+            user=USER,
+            password=PASSWORD,
+            database=database,
+            autocommit=True,
+            connect_timeout=5,
         )
     except pymysql.err.OperationalError as exc:
         raise DatabaseUnavailable(

@@ -83,9 +83,7 @@ class ProcessGroup:
         self.log_dir.mkdir(parents=True, exist_ok=True)
         log_path = self.log_dir / f"{name}.log"
         with log_path.open("wb") as log:
-            popen = subprocess.Popen(
-                args, env=child_env(env), stdout=log, stderr=subprocess.STDOUT
-            )
+            popen = subprocess.Popen(args, env=child_env(env), stdout=log, stderr=subprocess.STDOUT)
         process = ServiceProcess(name, port, popen, log_path)
         self.processes.append(process)
         if ready_path is not None:

@@ -29,6 +29,9 @@ class SegmentCollector:
         self._sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
         self._sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, RECEIVE_BUFFER_BYTES)
         self._sock.bind(("127.0.0.1", 0))
+        # A blocked recv is not woken by close(); a short timeout lets the thread notice.
+        self._sock.settimeout(0.1)
+        self._closing = threading.Event()
         self.port: int = self._sock.getsockname()[1]
         self.datagram_sizes: list[int] = []
         self.documents: list[Document] = []
@@ -42,9 +45,11 @@ class SegmentCollector:
         return f"127.0.0.1:{self.port}"
 
     def _receive(self) -> None:
-        while True:
+        while not self._closing.is_set():
             try:
                 data = self._sock.recv(MAX_DATAGRAM_BYTES)
+            except TimeoutError:
+                continue
             except OSError:
                 return  # closed
             header, _, body = data.partition(b"\n")
@@ -91,5 +96,6 @@ class SegmentCollector:
             self.datagram_sizes.clear()
 
     def close(self) -> None:
-        self._sock.close()
+        self._closing.set()
         self._thread.join(timeout=2)
+        self._sock.close()

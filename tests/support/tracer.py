@@ -1,0 +1,39 @@
+"""Tracers wired to a real UDP collector, for in-process tests of the tracing package."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any
+
+from tracing import TraceHeader, Tracer, TracingSettings
+from tracing._tracer import SamplingRequest
+
+from .stack import SAMPLE_ALL_RULES
+from .udp import SegmentCollector
+from .xray import new_trace_id
+
+
+def make_tracer(collector: SegmentCollector, name: str = "Test-Service", **settings: Any) -> Tracer:
+    values = {
+        "AWS_XRAY_DAEMON_ADDRESS": collector.address,
+        "XRAY_SAMPLING_RULES": str(SAMPLE_ALL_RULES),
+        "AWS_XRAY_SDK_ENABLED": True,
+        "AWS_XRAY_CONTEXT_MISSING": "LOG_ERROR",
+        **settings,
+    }
+    tracer = Tracer(TracingSettings(**values), default_name=name)
+    tracer.start()
+    return tracer
+
+
+@contextmanager
+def request_segment(tracer: Tracer, *, sampled: bool = True) -> Iterator[Any]:
+    """What the middleware does around one request, for code that runs inside one."""
+    header = TraceHeader(new_trace_id(), None, "1" if sampled else "0")
+    with tracer.scope():
+        segment = tracer.begin_segment(header, SamplingRequest("test", "GET", "/"))
+        try:
+            yield segment
+        finally:
+            tracer.end_segment()

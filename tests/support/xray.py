@@ -1,0 +1,42 @@
+"""Reading segment documents the way X-Ray assembles them."""
+
+from __future__ import annotations
+
+import secrets
+import time
+from collections.abc import Iterator
+from typing import Any
+
+Document = dict[str, Any]
+
+
+def new_trace_id() -> str:
+    return f"1-{int(time.time()):08x}-{secrets.token_hex(12)}"
+
+
+def sampled_header(trace_id: str) -> dict[str, str]:
+    return {"X-Amzn-Trace-Id": f"Root={trace_id};Sampled=1"}
+
+
+def segments(documents: list[Document], name: str | None = None) -> list[Document]:
+    """Top-level segment documents (not independently sent subsegments), optionally by name."""
+    return [
+        doc
+        for doc in documents
+        if doc.get("type") != "subsegment" and (name is None or doc.get("name") == name)
+    ]
+
+
+def subsegments(entity: Document) -> Iterator[Document]:
+    """Every subsegment nested anywhere below `entity`."""
+    for child in entity.get("subsegments", []):
+        yield child
+        yield from subsegments(child)
+
+
+def sql_subsegments(entity: Document) -> list[Document]:
+    return [sub for sub in subsegments(entity) if "sql" in sub]
+
+
+def http_subsegments(entity: Document) -> list[Document]:
+    return [sub for sub in subsegments(entity) if "http" in sub]

@@ -1,0 +1,115 @@
+"""Sending to the daemon: resolved once, refreshed in the background, never raising."""
+
+from __future__ import annotations
+
+import sys
+import threading
+from collections.abc import Iterator
+
+import pytest
+
+from tests.support.polling import poll_until
+from tests.support.ports import free_udp_port
+from tests.support.udp import SegmentCollector
+from tracing import Endpoint
+from tracing._emitter import DaemonEmitter
+
+_lookups: list[str] = []
+_recording = threading.Event()
+
+
+def _audit(event: str, args: tuple) -> None:
+    if event == "socket.getaddrinfo" and _recording.is_set():
+        _lookups.append(str(args[0]))
+
+
+sys.addaudithook(_audit)  # audit hooks cannot be removed; it only records while asked to
+
+
+@pytest.fixture
+def lookups() -> Iterator[list[str]]:
+    _lookups.clear()
+    _recording.set()
+    try:
+        yield _lookups
+    finally:
+        _recording.clear()
+
+
+class FakeEntity:
+    """The two things the emitter needs from an SDK entity."""
+
+    def __init__(self, index: int) -> None:
+        self.id = f"{index:016x}"
+
+    def to_dict(self) -> dict:
+        return {
+            "name": "svc",
+            "id": self.id,
+            "trace_id": "1-5759e988-bd862e3fe1be46a994272793",
+            "start_time": 1.0,
+            "end_time": 2.0,
+        }
+
+
+@pytest.fixture
+def collector() -> Iterator[SegmentCollector]:
+    collector = SegmentCollector()
+    yield collector
+    collector.close()
+
+
+def test_an_ip_address_is_never_looked_up(collector: SegmentCollector, lookups: list[str]) -> None:
+    emitter = DaemonEmitter(Endpoint("127.0.0.1", collector.port))
+    emitter.start()
+    for index in range(200):
+        emitter.send_entity(FakeEntity(index))
+    collector.wait_for(lambda docs: len(docs) == 200, "200 documents")
+    emitter.close()
+    assert lookups == []
+    assert emitter.stats.datagrams_sent == 200
+
+
+def test_a_host_name_is_resolved_once_not_per_segment(
+    collector: SegmentCollector, lookups: list[str]
+) -> None:
+    emitter = DaemonEmitter(Endpoint("localhost", collector.port), refresh_seconds=3600)
+    emitter.start()
+    for index in range(500):
+        emitter.send_entity(FakeEntity(index))
+    collector.wait_for(lambda docs: len(docs) == 500, "500 documents")
+    emitter.close()
+    assert lookups == ["localhost"]
+    assert emitter.target == ("127.0.0.1", collector.port)
+
+
+def test_a_host_name_is_refreshed_in_the_background(
+    collector: SegmentCollector, lookups: list[str]
+) -> None:
+    emitter = DaemonEmitter(Endpoint("localhost", collector.port), refresh_seconds=0.02)
+    emitter.start()
+    poll_until(lambda: emitter.stats.resolutions >= 5, "five background refreshes")
+    emitter.send_entity(FakeEntity(1))
+    emitter.close()
+    assert set(lookups) == {"localhost"}
+    assert len(lookups) == emitter.stats.resolutions
+
+
+def test_an_unresolvable_host_drops_quietly(caplog: pytest.LogCaptureFixture) -> None:
+    emitter = DaemonEmitter(Endpoint("xray-daemon.invalid", 2000))
+    emitter.start()
+    poll_until(lambda: emitter.stats.resolutions >= 1, "the lookup to fail")
+    for index in range(50):
+        emitter.send_entity(FakeEntity(index))  # must not raise
+    emitter.close()
+    assert emitter.stats.dropped_unresolved == 50
+    unresolved = [r for r in caplog.records if "unresolved; dropping segments" in r.getMessage()]
+    assert len(unresolved) == 1  # said once, not per segment
+
+
+def test_nobody_listening_changes_nothing_for_the_caller() -> None:
+    emitter = DaemonEmitter(Endpoint("127.0.0.1", free_udp_port()))
+    for index in range(50):
+        emitter.send_entity(FakeEntity(index))
+    emitter.close()
+    assert emitter.stats.datagrams_sent + emitter.stats.send_errors == 50

@@ -1,0 +1,161 @@
+"""Outbound httpx calls: a remote subsegment each, and the trace header propagated."""
+
+from __future__ import annotations
+
+import logging
+
+import httpx
+import pytest
+from aws_xray_sdk.core.exceptions.exceptions import SegmentNotFoundException
+
+from tests.support.ports import free_tcp_port
+from tests.support.tracer import request_segment
+from tests.support.udp import SegmentCollector
+from tests.support.upstream import Upstream
+from tests.unit.tracing.conftest import TracerFactory
+from tracing import Tracer, parse_trace_header, traced_async_transport, traced_transport
+
+MISSING = "cannot find the current segment/subsegment"
+
+
+def only_call(collector: SegmentCollector, segment: object) -> dict:
+    [doc] = collector.wait_for_trace(segment.trace_id, 1)  # type: ignore[attr-defined]
+    [sub] = doc["subsegments"]
+    assert sub["parent_id"] == doc["id"]
+    return sub
+
+
+def test_a_call_is_a_remote_subsegment_and_the_callee_gets_its_id(
+    new_tracer: TracerFactory, collector: SegmentCollector, upstream: Upstream
+) -> None:
+    tracer = new_tracer()
+    url = f"http://user:pw@127.0.0.1:{upstream.port}/items?secret=1#frag"
+    with (
+        httpx.Client(transport=traced_transport(tracer)) as client,
+        request_segment(tracer) as segment,
+    ):
+        response = client.get(url)
+    assert response.status_code == 200
+    sub = only_call(collector, segment)
+    assert sub["name"] == "127.0.0.1"
+    assert sub["namespace"] == "remote"
+    assert sub["traced"] is True
+    assert sub["http"]["request"] == {
+        "method": "GET",
+        "url": f"http://127.0.0.1:{upstream.port}/items",
+    }
+    assert sub["http"]["response"]["status"] == 200
+    sent = parse_trace_header(upstream.headers_for("/items?secret=1")["x-amzn-trace-id"])
+    assert sent is not None
+    assert (sent.root, sent.parent, sent.sampled) == (segment.trace_id, sub["id"], "1")
+
+
+@pytest.mark.anyio
+async def test_the_async_client_is_traced_the_same_way(
+    new_tracer: TracerFactory, collector: SegmentCollector, upstream: Upstream
+) -> None:
+    tracer = new_tracer()
+    async with httpx.AsyncClient(transport=traced_async_transport(tracer)) as client:
+        with request_segment(tracer) as segment:
+            await client.get(f"{upstream.base_url}/status/503")
+    sub = only_call(collector, segment)
+    assert sub["http"]["response"]["status"] == 503
+    assert sub["fault"] is True
+
+
+@pytest.mark.parametrize(("status", "flag"), [(404, "error"), (429, "throttle"), (500, "fault")])
+def test_the_callee_status_flags_the_subsegment(
+    new_tracer: TracerFactory,
+    collector: SegmentCollector,
+    upstream: Upstream,
+    status: int,
+    flag: str,
+) -> None:
+    tracer = new_tracer()
+    with (
+        httpx.Client(transport=traced_transport(tracer)) as client,
+        request_segment(tracer) as segment,
+    ):
+        client.get(f"{upstream.base_url}/status/{status}")
+    assert only_call(collector, segment)[flag] is True
+
+
+def test_a_failed_connection_is_a_fault_with_its_cause(
+    new_tracer: TracerFactory, collector: SegmentCollector
+) -> None:
+    tracer = new_tracer()
+    with (
+        httpx.Client(transport=traced_transport(tracer)) as client,
+        request_segment(tracer) as segment,
+    ):
+        with pytest.raises(httpx.ConnectError):
+            client.get(f"http://127.0.0.1:{free_tcp_port()}/down")
+    sub = only_call(collector, segment)
+    assert sub["fault"] is True
+    assert sub["cause"]["exceptions"][0]["type"] == "ConnectError"
+
+
+def test_an_unsampled_request_tells_the_callee_not_to_sample(
+    new_tracer: TracerFactory, collector: SegmentCollector, upstream: Upstream
+) -> None:
+    tracer = new_tracer()
+    with httpx.Client(transport=traced_transport(tracer)) as client:
+        with request_segment(tracer, sampled=False) as segment:
+            client.get(f"{upstream.base_url}/unsampled")
+    sent = parse_trace_header(upstream.headers_for("/unsampled")["x-amzn-trace-id"])
+    assert sent is not None and (sent.root, sent.parent, sent.sampled) == (
+        segment.trace_id,
+        None,
+        "0",
+    )
+
+
+def test_tracing_off_leaves_the_transport_alone(
+    new_tracer: TracerFactory, collector: SegmentCollector
+) -> None:
+    tracer = new_tracer(AWS_XRAY_SDK_ENABLED=False)
+    transport = httpx.HTTPTransport()
+    assert traced_transport(tracer, transport) is transport
+
+
+class TestOutsideAnySegment:
+    """AWS_XRAY_CONTEXT_MISSING keeps the SDK's meaning for an instrumented call."""
+
+    def call(self, tracer: Tracer, upstream: Upstream) -> httpx.Response:
+        with httpx.Client(transport=traced_transport(tracer)) as client:
+            return client.get(f"{upstream.base_url}/outside")
+
+    def test_runtime_error_raises(
+        self, new_tracer: TracerFactory, collector: SegmentCollector, upstream: Upstream
+    ) -> None:
+        tracer = new_tracer(AWS_XRAY_CONTEXT_MISSING="RUNTIME_ERROR")
+        with pytest.raises(SegmentNotFoundException, match=MISSING):
+            self.call(tracer, upstream)
+        assert upstream.requests == []
+
+    def test_log_error_logs_once_and_calls(
+        self,
+        new_tracer: TracerFactory,
+        collector: SegmentCollector,
+        upstream: Upstream,
+        caplog: pytest.LogCaptureFixture,
+    ) -> None:
+        tracer = new_tracer(AWS_XRAY_CONTEXT_MISSING="LOG_ERROR")
+        with caplog.at_level(logging.DEBUG):
+            assert self.call(tracer, upstream).status_code == 200
+        assert [r.getMessage() for r in caplog.records if r.levelno >= logging.WARNING] == [
+            "cannot find the current segment/subsegment, please make sure you have a segment open"
+        ]
+        assert "x-amzn-trace-id" not in upstream.headers_for("/outside")
+
+    def test_ignore_error_says_nothing_and_calls(
+        self,
+        new_tracer: TracerFactory,
+        collector: SegmentCollector,
+        upstream: Upstream,
+        caplog: pytest.LogCaptureFixture,
+    ) -> None:
+        tracer = new_tracer(AWS_XRAY_CONTEXT_MISSING="IGNORE_ERROR")
+        with caplog.at_level(logging.DEBUG):
+            assert self.call(tracer, upstream).status_code == 200
+        assert [r for r in caplog.records if r.levelno >= logging.WARNING] == []

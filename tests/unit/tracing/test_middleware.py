@@ -1,0 +1,235 @@
+"""The ASGI middleware: one segment per request, with the fields X-Ray expects."""
+
+from __future__ import annotations
+
+import logging
+import re
+
+import httpx
+import pytest
+from fastapi import BackgroundTasks, FastAPI, HTTPException
+from fastapi.responses import PlainTextResponse
+from starlette.types import ASGIApp
+
+from servicekit import install_error_handlers
+from tests.support.udp import SegmentCollector
+from tests.support.upstream import Upstream
+from tests.support.xray import new_trace_id
+from tests.unit.tracing.conftest import TracerFactory
+from tracing import Tracer, XRayMiddleware, traced_async_transport
+
+TRACE_ID = re.compile(r"^1-[0-9a-f]{8}-[0-9a-f]{24}$")
+ROOT = "1-5759e988-bd862e3fe1be46a994272793"
+pytestmark = pytest.mark.anyio
+PARENT = "53995c3f42cd8ad8"
+
+
+@pytest.fixture
+def tracer(new_tracer: TracerFactory) -> Tracer:
+    return new_tracer()
+
+
+def build_app(tracer: Tracer, upstream_url: str = "http://127.0.0.1:9") -> ASGIApp:
+    app = FastAPI()
+    install_error_handlers(app)
+    client = httpx.AsyncClient(transport=traced_async_transport(tracer))
+
+    @app.get("/items")
+    async def items() -> dict[str, int]:
+        return {"count": 3}
+
+    @app.get("/status/{code}")
+    async def status(code: int) -> dict[str, int]:
+        raise HTTPException(code, "as asked")
+
+    @app.get("/boom")
+    async def boom() -> None:
+        raise RuntimeError("boom: secret detail")
+
+    @app.get("/health", response_class=PlainTextResponse)
+    async def health() -> str:
+        return "UP"
+
+    @app.get("/later")
+    async def later(background: BackgroundTasks) -> dict[str, str]:
+        background.add_task(client.get, f"{upstream_url}/after-response")
+        return {"queued": "yes"}
+
+    return XRayMiddleware(app, tracer=tracer, untraced_paths={"/health"})
+
+
+async def call(app: ASGIApp, path: str, headers: dict[str, str] | None = None) -> httpx.Response:
+    transport = httpx.ASGITransport(app=app, client=("10.1.2.3", 50000))
+    async with httpx.AsyncClient(transport=transport, base_url="http://api.example") as client:
+        return await client.get(path, headers=headers)
+
+
+def only_document(collector: SegmentCollector, trace_id: str) -> dict:
+    [doc] = collector.wait_for_trace(trace_id, 1)
+    return doc
+
+
+async def test_a_request_becomes_one_segment_with_its_http_fields(
+    tracer: Tracer, collector: SegmentCollector
+) -> None:
+    response = await call(build_app(tracer), "/items?secret=1", {"User-Agent": "probe/1.0"})
+    assert response.status_code == 200
+    trace_id = response.headers["X-Amzn-Trace-Id"].removeprefix("Root=")
+    assert TRACE_ID.match(trace_id)
+    doc = only_document(collector, trace_id)
+    assert doc["name"] == "Test-Service"
+    assert doc["http"] == {
+        "request": {
+            "method": "GET",
+            "url": "http://api.example/items",
+            "client_ip": "10.1.2.3",
+            "user_agent": "probe/1.0",
+        },
+        "response": {"status": 200, "content_length": len(response.content)},
+    }
+    assert not {"error", "fault", "throttle", "parent_id"} & doc.keys()
+    assert doc["end_time"] >= doc["start_time"]
+
+
+@pytest.mark.parametrize(
+    ("status", "flags"),
+    [
+        (400, {"error"}),
+        (404, {"error"}),
+        (429, {"error", "throttle"}),
+        (500, {"fault"}),
+        (503, {"fault"}),
+    ],
+)
+async def test_the_status_sets_error_throttle_and_fault(
+    tracer: Tracer, collector: SegmentCollector, status: int, flags: set[str]
+) -> None:
+    response = await call(build_app(tracer), f"/status/{status}")
+    assert response.status_code == status
+    assert response.json()["message"] == "as asked"
+    doc = only_document(collector, response.headers["X-Amzn-Trace-Id"].removeprefix("Root="))
+    assert {flag for flag in ("error", "throttle", "fault") if doc.get(flag)} == flags
+    assert doc["http"]["response"]["status"] == status
+
+
+async def test_an_unhandled_exception_is_a_fault_with_its_cause_and_a_json_500(
+    tracer: Tracer, collector: SegmentCollector, caplog: pytest.LogCaptureFixture
+) -> None:
+    with caplog.at_level(logging.ERROR):
+        response = await call(build_app(tracer), "/boom")
+    assert response.status_code == 500
+    body = response.json()
+    assert body["message"] == "Internal server error"
+    assert "secret" not in response.text and "Traceback" not in response.text
+    trace_id = response.headers["X-Amzn-Trace-Id"].removeprefix("Root=")
+    assert body["trace_id"] == trace_id
+    doc = only_document(collector, trace_id)
+    assert doc["fault"] is True
+    assert doc["http"]["response"]["status"] == 500
+    [exception] = doc["cause"]["exceptions"]
+    assert exception["type"] == "RuntimeError"
+    assert exception["message"] == "boom: secret detail"
+    assert exception["stack"][-1]["label"] == "boom"
+    logged = [r for r in caplog.records if "unhandled error in GET /boom" in r.getMessage()]
+    assert len(logged) == 1  # once, by the middleware, not again by the server
+
+
+async def test_an_incoming_trace_is_continued(tracer: Tracer, collector: SegmentCollector) -> None:
+    header = f"Root={ROOT};Parent={PARENT};Sampled=1"
+    response = await call(build_app(tracer), "/items", {"X-Amzn-Trace-Id": header})
+    assert response.headers["X-Amzn-Trace-Id"] == f"Root={ROOT}"
+    doc = only_document(collector, ROOT)
+    assert doc["parent_id"] == PARENT
+
+
+async def test_an_unsampled_trace_sends_nothing_but_keeps_its_id(
+    tracer: Tracer, collector: SegmentCollector
+) -> None:
+    unsampled = new_trace_id()
+    app = build_app(tracer)
+    response = await call(app, "/items", {"X-Amzn-Trace-Id": f"Root={unsampled};Sampled=0"})
+    assert response.headers["X-Amzn-Trace-Id"] == f"Root={unsampled}"
+    # A later sampled request's segment arriving proves the unsampled one was never sent.
+    marker = (await call(app, "/items")).headers["X-Amzn-Trace-Id"].removeprefix("Root=")
+    collector.wait_for_trace(marker, 1)
+    assert collector.for_trace(unsampled) == []
+
+
+async def test_a_caller_asking_for_the_decision_gets_it(tracer: Tracer) -> None:
+    response = await call(
+        build_app(tracer), "/items", {"X-Amzn-Trace-Id": f"Root={ROOT};Sampled=?"}
+    )
+    assert response.headers["X-Amzn-Trace-Id"] == f"Root={ROOT};Sampled=1"
+
+
+@pytest.mark.parametrize(
+    "header", ["garbage", "Root=not-a-trace", f"Root={ROOT};Parent=xyz", f"Root={ROOT};Sampled=7"]
+)
+async def test_a_malformed_header_starts_a_fresh_trace(
+    tracer: Tracer, collector: SegmentCollector, header: str
+) -> None:
+    response = await call(build_app(tracer), "/items", {"X-Amzn-Trace-Id": header})
+    assert response.status_code == 200
+    trace_id = response.headers["X-Amzn-Trace-Id"].removeprefix("Root=")
+    assert TRACE_ID.match(trace_id) and trace_id != ROOT
+    assert "parent_id" not in only_document(collector, trace_id)
+
+
+async def test_x_forwarded_for_names_the_client(
+    tracer: Tracer, collector: SegmentCollector
+) -> None:
+    response = await call(
+        build_app(tracer),
+        "/items",
+        {"X-Forwarded-For": "203.0.113.7, 10.0.0.1", "X-Forwarded-Proto": "https"},
+    )
+    doc = only_document(collector, response.headers["X-Amzn-Trace-Id"].removeprefix("Root="))
+    request = doc["http"]["request"]
+    assert request["client_ip"] == "203.0.113.7"
+    assert request["x_forwarded_for"] is True
+    assert request["url"] == "https://api.example/items"
+
+
+async def test_health_checks_are_not_traced_but_get_a_trace_header(
+    tracer: Tracer, collector: SegmentCollector
+) -> None:
+    app = build_app(tracer)
+    response = await call(app, "/health", {"X-Amzn-Trace-Id": f"Root={ROOT};Sampled=1"})
+    assert response.text == "UP"
+    assert response.headers["X-Amzn-Trace-Id"] == f"Root={ROOT}"
+    marker = (await call(app, "/items")).headers["X-Amzn-Trace-Id"].removeprefix("Root=")
+    collector.wait_for_trace(marker, 1)
+    assert collector.for_trace(ROOT) == []
+
+
+@pytest.mark.parametrize(("path", "status"), [("/nowhere", 404), ("/status/abc", 422)])
+async def test_framework_errors_are_traced_with_the_header(
+    tracer: Tracer, collector: SegmentCollector, path: str, status: int
+) -> None:
+    response = await call(build_app(tracer), path)
+    assert response.status_code == status
+    assert response.json()["status"] == status
+    doc = only_document(collector, response.headers["X-Amzn-Trace-Id"].removeprefix("Root="))
+    assert doc["error"] is True
+
+
+async def test_background_work_after_the_response_stays_in_the_request_segment(
+    tracer: Tracer, collector: SegmentCollector, upstream: Upstream
+) -> None:
+    response = await call(build_app(tracer, upstream.base_url), "/later")
+    doc = only_document(collector, response.headers["X-Amzn-Trace-Id"].removeprefix("Root="))
+    [sub] = doc["subsegments"]
+    assert sub["http"]["request"]["url"].endswith("/after-response")
+    assert sub["parent_id"] == doc["id"]
+    # The segment lasts as long as the client waited, not as long as the background work.
+    assert doc["end_time"] <= sub["end_time"]
+
+
+async def test_non_http_scopes_pass_straight_through(tracer: Tracer) -> None:
+    seen = []
+
+    async def inner(scope, receive, send) -> None:  # type: ignore[no-untyped-def]
+        seen.append(scope["type"])
+
+    await XRayMiddleware(inner, tracer=tracer)({"type": "lifespan"}, None, None)  # type: ignore[arg-type]
+    assert seen == ["lifespan"]
