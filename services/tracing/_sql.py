@@ -71,7 +71,8 @@ class _SqlMeta:
             database = Path(database).stem or "memory"
         self.name = f"{database}@{url.host or 'localhost'}"
         self.base: dict[str, Any] = {
-            "url": url.set(password=None).render_as_string(hide_password=False),
+            # URL.set(password=None) would keep the password: None there means "unchanged".
+            "url": url._replace(password=None).render_as_string(hide_password=False),
             "database_type": DATABASE_TYPES.get(dialect.name, dialect.name),
             "driver_version": _driver_version(engine),
         }

@@ -56,7 +56,8 @@ class Database:
     def _create_database(self) -> None:
         name = self.url.database
         log.info("creating database %s", name)
-        server = create_engine(self.url.set(database=None), poolclass=NullPool)
+        # URL.set(database=None) would keep the database: None there means "unchanged".
+        server = create_engine(self.url._replace(database=None), poolclass=NullPool)
         try:
             with server.begin() as conn:
                 conn.execute(text(f"CREATE DATABASE IF NOT EXISTS `{name}` CHARACTER SET utf8mb4"))

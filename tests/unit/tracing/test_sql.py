@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import logging
 import urllib.parse
 
@@ -12,6 +13,7 @@ from sqlalchemy.engine import Engine
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column
 
+from tests.support.ports import free_tcp_port
 from tests.support.tracer import request_segment
 from tests.support.udp import SegmentCollector
 from tests.support.xray import sql_subsegments
@@ -127,6 +129,22 @@ def test_a_database_that_cannot_be_reached_is_a_fault(
     [doc] = documents(collector, segment)
     [query] = sql_subsegments(doc)
     assert query["fault"] is True and query["name"] == "x@localhost"
+
+
+def test_the_recorded_url_never_carries_the_password(
+    new_tracer: TracerFactory, collector: SegmentCollector
+) -> None:
+    tracer = new_tracer()
+    engine = create_engine(f"mysql+pymysql://bob:{SECRET}@127.0.0.1:{free_tcp_port()}/shop")
+    instrument_engine(tracer, engine)
+    with request_segment(tracer) as segment, pytest.raises(OperationalError):
+        engine.connect()
+    [doc] = documents(collector, segment)
+    [query] = sql_subsegments(doc)
+    assert query["name"] == "shop@127.0.0.1"
+    assert query["sql"]["url"].startswith("mysql+pymysql://bob@127.0.0.1:")
+    assert query["sql"]["user"] == "bob"
+    assert SECRET not in json.dumps(doc)
 
 
 @pytest.mark.parametrize("strategy", ["RUNTIME_ERROR", "LOG_ERROR", "IGNORE_ERROR"])
