@@ -27,7 +27,7 @@ class DatabaseUnavailable(RuntimeError):
 
 
 @dataclass(frozen=True)
-class TestDatabase:
+class ScratchDatabase:
     host: str
     port: int
     user: str
@@ -78,12 +78,12 @@ def server_connection(database: str | None = None) -> pymysql.Connection:  # typ
 
 
 @contextmanager
-def scratch_database(prefix: str = "usermgmt_test") -> Iterator[TestDatabase]:
+def scratch_database(prefix: str = "usermgmt_test") -> Iterator[ScratchDatabase]:
     """A database name nobody else uses, dropped afterwards. The service creates it."""
     name = f"{prefix}_{secrets.token_hex(4)}"
     server_connection().close()  # fail early, clearly, if the server is not there
     try:
-        yield TestDatabase(HOST, PORT, USER, PASSWORD, name)
+        yield ScratchDatabase(HOST, PORT, USER, PASSWORD, name)
     finally:
         with server_connection() as conn, conn.cursor() as cur:
             cur.execute(f"DROP DATABASE IF EXISTS `{name}`")

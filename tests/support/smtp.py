@@ -51,9 +51,7 @@ class SmtpServer:
         kwargs: dict[str, Any] = {}
         if tls_context is not None:
             kwargs = {"tls_context": tls_context, "require_starttls": True}
-        self._controller = Controller(
-            self._inbox, hostname="127.0.0.1", port=self.port, server_kwargs=kwargs
-        )
+        self._controller = Controller(self._inbox, hostname="127.0.0.1", port=self.port, **kwargs)
         self._controller.start()
 
     @property

@@ -6,7 +6,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
-from .mariadb import TestDatabase
+from .mariadb import ScratchDatabase
 from .ports import free_tcp_port
 from .processes import ProcessGroup, ServiceProcess
 
@@ -63,7 +63,7 @@ def start_usermgmt(
     group: ProcessGroup,
     *,
     tracing: Mapping[str, str],
-    database: TestDatabase,
+    database: ScratchDatabase,
     notification_port: int,
     db_port: int | None = None,
     extra: Mapping[str, str] | None = None,
@@ -86,7 +86,7 @@ def start_chain(
     group: ProcessGroup,
     *,
     tracing: Mapping[str, str],
-    database: TestDatabase,
+    database: ScratchDatabase,
     smtp_port: int | None = None,
     extra: Mapping[str, str] | None = None,
 ) -> Chain:

@@ -1,0 +1,78 @@
+"""Fixtures for tests that run the services as real processes on loopback."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from tests.support.mariadb import DatabaseUnavailable, ScratchDatabase, scratch_database
+from tests.support.processes import ProcessGroup
+from tests.support.smtp import SmtpServer
+from tests.support.stack import Chain, start_chain, tracing_env
+from tests.support.udp import SegmentCollector
+
+
+@pytest.fixture(scope="session")
+def smtp() -> Iterator[SmtpServer]:
+    server = SmtpServer()
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def database() -> Iterator[ScratchDatabase]:
+    try:
+        with scratch_database() as db:
+            yield db
+    except DatabaseUnavailable as exc:
+        pytest.fail(str(exc))
+
+
+@pytest.fixture(scope="session")
+def shared_database() -> Iterator[ScratchDatabase]:
+    try:
+        with scratch_database() as db:
+            yield db
+    except DatabaseUnavailable as exc:
+        pytest.fail(str(exc))
+
+
+@pytest.fixture(scope="session")
+def shared_collector() -> Iterator[SegmentCollector]:
+    collector = SegmentCollector()
+    yield collector
+    collector.close()
+
+
+@pytest.fixture(scope="session")
+def chain(
+    tmp_path_factory: pytest.TempPathFactory,
+    shared_database: ScratchDatabase,
+    shared_collector: SegmentCollector,
+    smtp: SmtpServer,
+) -> Iterator[Chain]:
+    """notification V1 and user management over MariaDB, sampling every request, sending to
+    `shared_collector`: the stack most tests share, telling their traces apart by id."""
+    with ProcessGroup(tmp_path_factory.mktemp("chain")) as group:
+        yield start_chain(
+            group,
+            tracing=tracing_env(shared_collector.address),
+            database=shared_database,
+            smtp_port=smtp.port,
+        )
+
+
+@pytest.fixture
+def group(tmp_path: Path) -> Iterator[ProcessGroup]:
+    """Processes for one test only."""
+    with ProcessGroup(tmp_path / "logs") as processes:
+        yield processes
+
+
+@pytest.fixture
+def collector() -> Iterator[SegmentCollector]:
+    collector = SegmentCollector()
+    yield collector
+    collector.close()

@@ -1,0 +1,141 @@
+"""GET /usermgmt/notification-xray: the documents X-Ray gets for the call chain.
+
+client -> User-Management-Microservice -> (httpx subsegment) -> V1-Notification-Microservice
+"""
+
+from __future__ import annotations
+
+import re
+import socket
+
+import httpx
+
+from tests.support.mariadb import ScratchDatabase
+from tests.support.processes import ProcessGroup
+from tests.support.stack import Chain, start_notification, start_usermgmt, tracing_env
+from tests.support.udp import SegmentCollector
+from tests.support.xray import new_trace_id, segments
+
+ENTITY_ID = re.compile(r"^[0-9a-f]{16}$")
+TRACE_ID = re.compile(r"^1-[0-9a-f]{8}-[0-9a-f]{24}$")
+
+
+def call_chain(chain: Chain, headers: dict[str, str] | None = None) -> httpx.Response:
+    response = httpx.get(f"{chain.usermgmt.base_url}/usermgmt/notification-xray", headers=headers)
+    assert response.status_code == 200
+    return response
+
+
+def trace_of(response: httpx.Response) -> str:
+    return response.headers["X-Amzn-Trace-Id"].removeprefix("Root=")
+
+
+def documents_of(collector: SegmentCollector, chain: Chain, trace_id: str) -> list[dict]:
+    """All documents of `trace_id`, once a later request's documents have arrived: each
+    process sends in order, so nothing of the first trace can still be on its way."""
+    collector.wait_for_trace(trace_id, 2)
+    barrier = trace_of(call_chain(chain))
+    collector.wait_for_trace(barrier, 2)
+    return collector.for_trace(trace_id)
+
+
+def test_one_request_yields_exactly_the_chain(
+    chain: Chain, shared_collector: SegmentCollector
+) -> None:
+    response = call_chain(chain, {"User-Agent": "chain-test/1.0"})
+    assert response.json() == {
+        "applicationname": "Notification Microservice",
+        "appversion": "V1",
+        "message": "Enabled AWS XRay",
+        "hostname": socket.gethostname(),
+    }
+    trace_id = trace_of(response)
+    assert TRACE_ID.match(trace_id)
+    docs = documents_of(shared_collector, chain, trace_id)
+    assert len(docs) == 2, docs
+    [usermgmt] = segments(docs, "User-Management-Microservice")
+    [notification] = segments(docs, "V1-Notification-Microservice")
+
+    # The entry segment: no parent (the client is not traced), the request as received.
+    assert "parent_id" not in usermgmt
+    assert ENTITY_ID.match(usermgmt["id"])
+    assert usermgmt["http"] == {
+        "request": {
+            "method": "GET",
+            "url": f"http://127.0.0.1:{chain.usermgmt.port}/usermgmt/notification-xray",
+            "client_ip": "127.0.0.1",
+            "user_agent": "chain-test/1.0",
+        },
+        "response": {"status": 200, "content_length": len(response.content)},
+    }
+    assert not {"error", "fault", "throttle"} & usermgmt.keys()
+    assert usermgmt["aws"]["xray"]["sdk"] == "X-Ray for Python"
+
+    # Exactly one subsegment: the httpx call to the notification service.
+    [call] = usermgmt["subsegments"]
+    assert call["name"] == "localhost"
+    assert call["namespace"] == "remote"
+    assert call["traced"] is True
+    assert call["parent_id"] == usermgmt["id"]
+    assert call["http"]["request"] == {
+        "method": "GET",
+        "url": f"http://localhost:{chain.notification.port}/notification/xray",
+    }
+    assert call["http"]["response"]["status"] == 200
+    assert usermgmt["start_time"] <= call["start_time"] <= call["end_time"] <= usermgmt["end_time"]
+
+    # The notification segment hangs directly below that subsegment, in the same trace.
+    assert notification["trace_id"] == usermgmt["trace_id"] == trace_id
+    assert notification["parent_id"] == call["id"]
+    assert notification["annotations"] == {"app_version": "V1"}
+    assert notification["http"]["request"]["url"] == (
+        f"http://localhost:{chain.notification.port}/notification/xray"
+    )
+    assert notification["http"]["response"]["status"] == 200
+    assert "subsegments" not in notification
+    # The callee starts after the call did (it may finish writing after the caller has read).
+    assert call["start_time"] <= notification["start_time"] <= notification["end_time"]
+    assert "origin" not in usermgmt  # not running in Kubernetes
+    assert shared_collector.malformed == []
+
+
+def test_an_upstream_trace_is_continued_through_the_chain(
+    chain: Chain, shared_collector: SegmentCollector
+) -> None:
+    trace_id, parent = new_trace_id(), "53995c3f42cd8ad8"
+    call_chain(chain, {"X-Amzn-Trace-Id": f"Root={trace_id};Parent={parent};Sampled=1"})
+    docs = documents_of(shared_collector, chain, trace_id)
+    [usermgmt] = segments(docs, "User-Management-Microservice")
+    assert usermgmt["parent_id"] == parent
+
+
+def test_names_and_eks_metadata_follow_the_environment(
+    group: ProcessGroup, database: ScratchDatabase, collector: SegmentCollector
+) -> None:
+    """AWS_XRAY_TRACING_NAME names the nodes; in a pod, segments say where they ran."""
+    in_a_pod = {"KUBERNETES_SERVICE_HOST": "10.100.0.1", "EKS_CLUSTER_NAME": "xray-demo"}
+    tracing = tracing_env(collector.address)
+    notification = start_notification(
+        group,
+        version="V2",
+        tracing=tracing,
+        extra={**in_a_pod, "AWS_XRAY_TRACING_NAME": "Notify-Canary"},
+    )
+    assert notification.port is not None
+    usermgmt = start_usermgmt(
+        group,
+        tracing=tracing,
+        database=database,
+        notification_port=notification.port,
+        extra={**in_a_pod, "AWS_XRAY_TRACING_NAME": "Users-Blue"},
+    )
+    response = httpx.get(f"{usermgmt.base_url}/usermgmt/notification-xray")
+    assert response.json()["appversion"] == "V2"
+    docs = collector.wait_for_trace(trace_of(response), 2)
+    [users] = segments(docs, "Users-Blue")
+    [notify] = segments(docs, "Notify-Canary")
+    assert notify["annotations"] == {"app_version": "V2"}
+    for segment in (users, notify):
+        assert segment["origin"] == "AWS::EKS::Container"
+        assert segment["aws"]["eks"]["pod"] == socket.gethostname()
+        assert segment["aws"]["eks"]["cluster_name"] == "xray-demo"

@@ -1,0 +1,135 @@
+"""200 concurrent requests on the real services: every subsegment in its own request's segment.
+
+The requests mix sync endpoints (SQLAlchemy in FastAPI's thread pool) and async ones (httpx
+to the notification service), each for a different user and each with its own trace id, so
+every segment can be checked against exactly what its request should have recorded.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from dataclasses import dataclass
+
+import httpx
+import pytest
+
+from tests.support.stack import MISSING_SEGMENT, Chain
+from tests.support.udp import SegmentCollector
+from tests.support.xray import (
+    http_subsegments,
+    new_trace_id,
+    sampled_header,
+    segments,
+    sql_subsegments,
+)
+
+PER_KIND = 40  # five kinds: 200 requests in flight at once
+USERMGMT = "User-Management-Microservice"
+NOTIFICATION = "V1-Notification-Microservice"
+pytestmark = pytest.mark.anyio
+
+
+@dataclass(frozen=True)
+class Kind:
+    """One kind of request and what its segment must contain (expectations as data)."""
+
+    name: str
+    path: str  # {user} is replaced by the request's own user
+    statements: tuple[str, ...]  # the SQL verbs, in order
+    calls: tuple[str, ...]  # notification paths called
+
+
+KINDS = [
+    Kind("get-user (sync)", "/usermgmt/user/{user}", ("SELECT",), ()),
+    Kind("toggle-status (sync)", "/usermgmt/status/{user}", ("SELECT", "UPDATE"), ()),
+    Kind("list-users (sync)", "/usermgmt/users", ("SELECT",), ()),
+    Kind("notification-xray (async)", "/usermgmt/notification-xray", (), ("/notification/xray",)),
+    Kind(
+        "service-info (async)", "/usermgmt/notification-service-info", (), ("/notification/info",)
+    ),
+]
+
+
+@dataclass(frozen=True)
+class Sent:
+    kind: Kind
+    path: str
+    trace_id: str
+
+
+async def create_users(client: httpx.AsyncClient, prefix: str, count: int) -> list[str]:
+    names = [f"{prefix}{i:03d}" for i in range(count)]
+    responses = await asyncio.gather(
+        *(
+            client.post(
+                "/usermgmt/user",
+                json={
+                    "username": name,
+                    "email": f"{name}@example.com",
+                    "firstname": "Con",
+                    "lastname": "Current",
+                    "password": "Pass@123",
+                },
+            )
+            for name in names
+        )
+    )
+    assert [r.status_code for r in responses] == [201] * count
+    return names
+
+
+async def test_concurrent_requests_keep_their_own_subsegments(
+    chain: Chain, shared_collector: SegmentCollector
+) -> None:
+    limits = httpx.Limits(max_connections=250, max_keepalive_connections=250)
+    async with httpx.AsyncClient(
+        base_url=chain.usermgmt.base_url, limits=limits, timeout=60
+    ) as client:
+        users = await create_users(client, "cc", PER_KIND * 2)
+        per_kind_users = {KINDS[0].name: users[:PER_KIND], KINDS[1].name: users[PER_KIND:]}
+        sent = [
+            Sent(
+                kind, kind.path.format(user=per_kind_users.get(kind.name, users)[i]), new_trace_id()
+            )
+            for i in range(PER_KIND)
+            for kind in KINDS
+        ]
+        responses = await asyncio.gather(
+            *(client.get(s.path, headers=sampled_header(s.trace_id)) for s in sent)
+        )
+    assert len(sent) == 200
+    assert [r.status_code for r in responses] == [200] * len(sent)
+
+    expected_notification_segments = sum(len(s.kind.calls) for s in sent)
+    wanted = {s.trace_id for s in sent}
+    docs = shared_collector.wait_for(
+        lambda d: (
+            len([x for x in d if x.get("trace_id") in wanted])
+            >= len(sent) + expected_notification_segments
+        ),
+        "a segment for every request and every notification call",
+        timeout=30,
+    )
+    docs = [d for d in docs if d.get("trace_id") in wanted]
+    for s in sent:
+        mine = [d for d in docs if d["trace_id"] == s.trace_id]
+        [segment] = segments(mine, USERMGMT)
+        assert segment["http"]["request"]["url"].endswith(s.path), s
+        # Each subsegment hangs directly off its own request's segment.
+        assert all(sub["parent_id"] == segment["id"] for sub in segment.get("subsegments", []))
+        statements = tuple(q["sql"]["sanitized_query"].split()[0] for q in sql_subsegments(segment))
+        assert statements == s.kind.statements, (s, segment)
+        calls = http_subsegments(segment)
+        called = tuple(
+            c["http"]["request"]["url"].split(str(chain.notification.port))[1] for c in calls
+        )
+        assert called == s.kind.calls, (s, segment)
+        # The notification's segment continues this request's trace below the call.
+        callee = segments(mine, NOTIFICATION)
+        assert [c["parent_id"] for c in callee] == [c["id"] for c in calls]
+        assert len(mine) == 1 + len(calls)
+
+    for process in chain.processes:
+        assert MISSING_SEGMENT not in process.log_text()
+        assert " ERROR " not in process.log_text()
+    assert shared_collector.malformed == []
