@@ -25,9 +25,9 @@ def configure_logging(level: LogLevel, log_format: LogFormat) -> None:
     for name in ("uvicorn", "uvicorn.error", "uvicorn.access"):
         logging.getLogger(name).handlers[:] = []
         logging.getLogger(name).propagate = True
-    # botocore (the SDK's sampler) is chatty at INFO; httpx repeats every request at INFO,
-    # which the trace already records.
-    for chatty in ("botocore", "httpx"):
+    # Chatty at INFO: httpx logs every request (the trace has them), the SDK's sampler logs
+    # every decision made without centralized rules, botocore its polling of them.
+    for chatty in ("httpx", "aws_xray_sdk", "botocore"):
         logging.getLogger(chatty).setLevel(max(logging.WARNING, root.level))
 
 

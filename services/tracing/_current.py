@@ -21,7 +21,11 @@ def current_entity() -> Any | None:
     return entities[-1] if entities else None
 
 
+# The id the SDK gives its placeholders (its sampler's polling threads use one).
+NOOP_TRACE_ID = "1-00000000-000000000000000000000000"
+
+
 def current_trace_id() -> str | None:
     """The trace id of the request being handled, for log lines; None outside requests."""
-    entity = current_entity()
-    return getattr(entity, "trace_id", None) if entity is not None else None
+    trace_id = getattr(current_entity(), "trace_id", None)
+    return trace_id if trace_id != NOOP_TRACE_ID else None
