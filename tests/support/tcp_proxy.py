@@ -33,6 +33,12 @@ class TcpProxy:
     def cut(self) -> None:
         listener, self._listener = self._listener, None
         if listener is not None:
+            # close() alone leaves a listener blocked in accept() listening (Linux):
+            # shutdown wakes accept() and stops new connections at once.
+            try:
+                listener.shutdown(socket.SHUT_RDWR)
+            except OSError:
+                pass
             listener.close()
         with self._lock:
             sockets, self._open = self._open, set()

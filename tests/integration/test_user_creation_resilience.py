@@ -1,0 +1,135 @@
+"""A saved user is never lost to a failure after it: notification down, SMTP down.
+
+Both failures show in the logs and in the trace (a fault on the subsegment of the call that
+failed), never in the response to the client, who gets 201.
+"""
+
+from __future__ import annotations
+
+import ssl
+from pathlib import Path
+
+import httpx
+import trustme
+
+from tests.support.mariadb import ScratchDatabase
+from tests.support.ports import free_tcp_port
+from tests.support.processes import ProcessGroup
+from tests.support.smtp import SmtpServer
+from tests.support.stack import start_notification, start_usermgmt, tracing_env
+from tests.support.udp import SegmentCollector
+from tests.support.xray import http_subsegments, segments, subsegments
+
+
+def create(base_url: str, name: str) -> httpx.Response:
+    return httpx.post(
+        f"{base_url}/usermgmt/user",
+        json={
+            "username": name,
+            "email": f"{name}@example.com",
+            "firstname": "R",
+            "password": "Pass@123",
+        },
+    )
+
+
+def test_smtp_down_keeps_the_user_and_faults_the_smtp_call(
+    group: ProcessGroup, database: ScratchDatabase, collector: SegmentCollector
+) -> None:
+    tracing = tracing_env(collector.address)
+    notification = start_notification(group, tracing=tracing, smtp_port=free_tcp_port())
+    assert notification.port is not None
+    usermgmt = start_usermgmt(
+        group, tracing=tracing, database=database, notification_port=notification.port
+    )
+
+    response = create(usermgmt.base_url, "nosmtp")
+    assert response.status_code == 201
+    assert database.query("SELECT username FROM users") == [("nosmtp",)]
+
+    trace_id = response.headers["X-Amzn-Trace-Id"].removeprefix("Root=")
+    docs = collector.wait_for_trace(trace_id, 2)
+    [notify] = segments(docs, "V1-Notification-Microservice")
+    assert notify["http"]["response"]["status"] == 202  # the caller was answered
+    [smtp_call] = list(subsegments(notify))
+    assert smtp_call["name"] == "127.0.0.1" and smtp_call["namespace"] == "remote"
+    assert smtp_call["fault"] is True
+    assert smtp_call["cause"]["exceptions"][0]["type"] == "ConnectionRefusedError"
+    assert "not delivered" in notification.log_text()
+
+
+def test_notification_down_keeps_the_user_and_faults_the_call(
+    group: ProcessGroup, database: ScratchDatabase, collector: SegmentCollector
+) -> None:
+    usermgmt = start_usermgmt(
+        group,
+        tracing=tracing_env(collector.address),
+        database=database,
+        notification_port=free_tcp_port(),
+    )
+    response = create(usermgmt.base_url, "nonotify")
+    assert response.status_code == 201
+    assert database.query("SELECT username FROM users") == [("nonotify",)]
+    [segment] = collector.wait_for_trace(
+        response.headers["X-Amzn-Trace-Id"].removeprefix("Root="), 1
+    )
+    [call] = http_subsegments(segment)
+    assert call["fault"] is True
+    assert call["cause"]["exceptions"][0]["type"] == "ConnectError"
+    assert "was created but the email was not requested" in usermgmt.log_text()
+
+    chain_call = httpx.get(f"{usermgmt.base_url}/usermgmt/notification-xray")
+    assert chain_call.status_code == 502
+    assert chain_call.json()["message"].startswith("Notification service unavailable")
+    [failed] = collector.wait_for_trace(
+        chain_call.headers["X-Amzn-Trace-Id"].removeprefix("Root="), 1
+    )
+    assert failed["fault"] is True
+
+
+def test_mail_goes_over_starttls_when_the_server_offers_it(
+    group: ProcessGroup, collector: SegmentCollector, tmp_path: Path
+) -> None:
+    authority = trustme.CA()
+    server_context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    authority.issue_cert("127.0.0.1").configure_cert(server_context)
+    ca_file = tmp_path / "ca.pem"
+    authority.cert_pem.write_to_path(str(ca_file))
+    smtp = SmtpServer(tls_context=server_context)
+    try:
+        notification = start_notification(
+            group,
+            tracing=tracing_env(collector.address),
+            smtp_port=smtp.port,
+            extra={"SSL_CERT_FILE": str(ca_file)},
+        )
+        response = httpx.post(
+            f"{notification.base_url}/notification/send",
+            json={
+                "subject": "TLS",
+                "content": "over STARTTLS",
+                "toEmails": ["tls@example.com"],
+                "bccEmails": ["hidden@example.com"],
+            },
+        )
+        assert response.status_code == 202
+        assert response.json() == {"message": "Email accepted for delivery", "recipients": 2}
+        mail = smtp.wait_for_mail_to("tls@example.com")
+        assert mail.used_tls is True
+        assert "hidden@example.com" in mail.recipients
+        assert "hidden@example.com" not in str(mail.message)  # Bcc stays off the headers
+    finally:
+        smtp.stop()
+
+
+def test_a_bad_email_request_is_a_clear_422(
+    group: ProcessGroup, collector: SegmentCollector
+) -> None:
+    notification = start_notification(group, tracing=tracing_env(collector.address))
+    url = f"{notification.base_url}/notification/send"
+    no_recipient = httpx.post(url, json={"subject": "s", "content": "c"})
+    assert no_recipient.status_code == 422
+    assert "at least one of toEmails, ccEmails, bccEmails" in no_recipient.json()["message"]
+    bad_address = httpx.post(url, json={"subject": "s", "content": "c", "toEmails": ["nope"]})
+    assert bad_address.status_code == 422
+    assert bad_address.json()["errors"][0]["field"] == "toEmails.0"
