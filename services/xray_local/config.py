@@ -1,0 +1,160 @@
+"""Settings: the real daemon's flags and config.yaml where they apply, plus retention.
+
+Precedence is the daemon's: a command-line flag beats the config file, which beats the
+default. The config file is checked as strictly as the daemon checks it (a `Version` of 1
+or 2, no unknown keys); keys that only matter for sending to AWS are accepted and ignored.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from .store import Retention
+
+DEFAULT_ADDRESS = "127.0.0.1:2000"
+LOG_LEVELS = {
+    "dev": "DEBUG",
+    "debug": "DEBUG",
+    "info": "INFO",
+    "warn": "WARNING",
+    "error": "ERROR",
+    "prod": "INFO",
+}
+CONFIG_VERSIONS = (1, 2)
+# config.yaml keys that configure talking to AWS: meaningless here, accepted for drop-in use.
+AWS_ONLY_KEYS = {
+    "TotalBufferSizeMB",
+    "Concurrency",
+    "Endpoint",
+    "Region",
+    "ProxyServer.IdleConnTimeout",
+    "ProxyServer.MaxIdleConnsPerHost",
+    "ProxyServer.MaxIdleConns",
+    "Logging.LogRotation",
+    "LocalMode",
+    "ResourceARN",
+    "RoleARN",
+    "Profile",
+    "NoVerifySSL",
+    "ProxyAddress",
+}
+USED_KEYS = {
+    "Version",
+    "Socket.UDPAddress",
+    "Socket.TCPAddress",
+    "Logging.LogLevel",
+    "Logging.LogPath",
+}
+
+
+class ConfigError(ValueError):
+    pass
+
+
+@dataclass(frozen=True)
+class Address:
+    host: str
+    port: int
+
+    @classmethod
+    def parse(cls, text: str, what: str, *, allow_port_zero: bool = True) -> Address:
+        host, sep, port_text = text.strip().rpartition(":")
+        if not sep or not port_text.isdigit():
+            raise ConfigError(f"{what} {text!r} is not HOST:PORT (for example 127.0.0.1:2000)")
+        port = int(port_text)
+        if not (0 if allow_port_zero else 1) <= port <= 65535:
+            raise ConfigError(f"{what} {text!r}: port {port} is out of range")
+        return cls(host or "0.0.0.0", port)
+
+    @property
+    def local_url(self) -> str:
+        """Where a person on this machine opens the page (a wildcard bind included)."""
+        host = "127.0.0.1" if self.host in ("0.0.0.0", "") else self.host
+        return f"http://{host}:{self.port}/"
+
+    def __str__(self) -> str:
+        return f"{self.host}:{self.port}"
+
+
+@dataclass(frozen=True)
+class Settings:
+    udp: Address
+    tcp: Address
+    upstream: Address | None = None
+    retention: Retention = Retention()
+    sampling_rules: Path | None = None
+    max_document_bytes: int = 64 * 1024
+    log_level: str = "INFO"
+    log_file: Path | None = None
+
+
+@dataclass(frozen=True)
+class FileConfig:
+    """What a daemon config.yaml sets that applies here; None where it is silent."""
+
+    udp: str | None = None
+    tcp: str | None = None
+    log_level: str | None = None
+    log_file: str | None = None
+    ignored: tuple[str, ...] = ()
+
+
+def load_config_file(path: Path) -> FileConfig:
+    try:
+        data = yaml.safe_load(path.read_text())
+    except OSError as exc:
+        raise ConfigError(f"cannot read config file {path}: {exc.strerror or exc}") from None
+    except yaml.YAMLError as exc:
+        raise ConfigError(f"config file {path} is not valid YAML: {exc}") from None
+    if data is None:
+        data = {}
+    if not isinstance(data, dict):
+        raise ConfigError(
+            f"config file {path} must be a mapping of keys (see the daemon's cfg.yaml)"
+        )
+    keys = _flatten(data)
+    unknown = sorted(set(keys) - USED_KEYS - AWS_ONLY_KEYS)
+    if unknown:
+        raise ConfigError(
+            f"config file {path}: unknown keys {', '.join(unknown)}; known keys are "
+            f"{', '.join(sorted(USED_KEYS | AWS_ONLY_KEYS))}"
+        )
+    if keys.get("Version") not in CONFIG_VERSIONS:
+        raise ConfigError(
+            f"config file {path}: Version must be 1 or 2, as the daemon requires "
+            f"(found {keys.get('Version')!r})"
+        )
+    strings = {}
+    for key in USED_KEYS - {"Version"}:
+        value = keys.get(key)
+        if value is not None and not isinstance(value, str):
+            raise ConfigError(f"config file {path}: {key} must be a string, not {value!r}")
+        strings[key] = value or None
+    level = strings["Logging.LogLevel"]
+    if level is not None and level not in LOG_LEVELS:
+        raise ConfigError(
+            f"config file {path}: Logging.LogLevel must be one of {', '.join(LOG_LEVELS)}"
+        )
+    return FileConfig(
+        udp=strings["Socket.UDPAddress"],
+        tcp=strings["Socket.TCPAddress"],
+        log_level=level,
+        log_file=strings["Logging.LogPath"],
+        ignored=tuple(sorted(set(keys) & AWS_ONLY_KEYS)),
+    )
+
+
+def _flatten(data: dict[Any, Any]) -> dict[str, Any]:
+    """{"Socket": {"UDPAddress": x}} -> {"Socket.UDPAddress": x}, as the daemon names keys."""
+    flat: dict[str, Any] = {}
+    for key, value in data.items():
+        if isinstance(value, dict):
+            for inner, item in value.items():
+                flat[f"{key}.{inner}"] = item
+        else:
+            flat[str(key)] = value
+    return flat

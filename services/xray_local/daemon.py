@@ -1,0 +1,190 @@
+"""Run the daemon: bind both sockets first (a clear error if taken), then serve UDP intake
+and HTTP from one event loop, with a housekeeping tick for retention and analysis."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import signal
+import socket
+import sys
+import time
+from collections.abc import Callable
+from dataclasses import asdict
+from typing import Any
+
+import uvicorn
+from starlette.applications import Starlette
+from starlette.routing import Route
+
+from . import __version__
+from .api import XRayApi
+from .config import Settings
+from .intake import Ingestor, UdpIntake
+from .sampling import SAMPLE_EVERYTHING, RulesError, Sampling, load_rules
+from .store import Store
+from .upstream import Upstream
+from .web import MissingPageFiles, Web, load_page_files
+
+log = logging.getLogger(__name__)
+
+HOUSEKEEPING_SECONDS = 1.0
+ALL_METHODS = ["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"]
+
+
+def run(settings: Settings) -> int:
+    try:
+        rules = (
+            load_rules(settings.sampling_rules) if settings.sampling_rules else [SAMPLE_EVERYTHING]
+        )
+        files = load_page_files()
+    except (RulesError, MissingPageFiles) as exc:
+        print(f"xray_local: {exc}", file=sys.stderr)
+        return 2
+    try:
+        udp = UdpIntake.bind(settings.udp.host, settings.udp.port)
+    except OSError as exc:
+        print(
+            f"xray_local: cannot listen on UDP {settings.udp}: {exc.strerror or exc}",
+            file=sys.stderr,
+        )
+        return 1
+    try:
+        tcp = _bind_tcp(settings.tcp.host, settings.tcp.port)
+    except OSError as exc:
+        udp.close()
+        print(
+            f"xray_local: cannot listen on TCP {settings.tcp}: {exc.strerror or exc}",
+            file=sys.stderr,
+        )
+        return 1
+    daemon = Daemon(settings, Sampling(rules), files)
+    with asyncio.Runner(loop_factory=_loop_factory()) as runner:
+        runner.run(daemon.serve(udp, tcp))
+    return 0
+
+
+class Daemon:
+    def __init__(self, settings: Settings, sampling: Sampling, files: dict[str, bytes]) -> None:
+        self.settings = settings
+        self.started = time.time()
+        self.store = Store(settings.retention)
+        self.ingestor = Ingestor(self.store, settings.max_document_bytes)
+        self.sampling = sampling
+        self.upstream = (
+            Upstream(settings.upstream.host, settings.upstream.port) if settings.upstream else None
+        )
+        self.api = XRayApi(self.store, sampling, self.ingestor)
+        self.web = Web(files, self.status)
+        self.intake: UdpIntake | None = None
+
+    def app(self) -> Starlette:
+        web = self.web
+        return Starlette(
+            routes=[
+                Route("/", web.index),
+                Route("/health", web.health),
+                Route("/stats", web.stats),
+                Route("/static/{name}", web.static),
+                Route("/{path:path}", self.api.endpoint, methods=ALL_METHODS),
+            ]
+        )
+
+    async def serve(self, udp: socket.socket, tcp: socket.socket) -> None:
+        if self.upstream is not None:
+            await self.upstream.start()
+        self.intake = UdpIntake(udp, self.ingestor, self.upstream)
+        self.intake.start(asyncio.get_running_loop())
+        housekeeping = asyncio.create_task(self._housekeeping(), name="housekeeping")
+        server = uvicorn.Server(
+            uvicorn.Config(
+                self.app(),
+                log_config=None,
+                access_log=self.settings.log_level == "DEBUG",
+                lifespan="off",
+                server_header=False,
+                ws="none",
+            )
+        )
+        log.info(
+            "xray_local %s: segments on UDP %s (receive buffer %d KB), X-Ray API on TCP %s",
+            __version__,
+            self.settings.udp,
+            self.intake.receive_buffer_bytes // 1024,
+            self.settings.tcp,
+        )
+        log.info("service map: %s", self.settings.tcp.local_url)
+        # uvicorn re-raises the signal that stopped it once it is done; with these handlers
+        # that ends in a normal return, so the sockets are closed and the exit code is 0.
+        for stop_signal in (signal.SIGINT, signal.SIGTERM):
+            signal.signal(stop_signal, lambda number, frame: None)
+        try:
+            await server.serve(sockets=[tcp])
+        finally:
+            housekeeping.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await housekeeping
+            self.intake.close()
+            if self.upstream is not None:
+                await self.upstream.close()
+            log.info("stopped")
+
+    async def _housekeeping(self) -> None:
+        while True:
+            await asyncio.sleep(HOUSEKEEPING_SECONDS)
+            try:
+                self.store.expire()
+                self.store.flush()
+            except Exception:  # a bug here must not stop the daemon: log it, keep going
+                log.exception("housekeeping failed")
+
+    def status(self) -> dict[str, Any]:
+        counters = self.ingestor.counters
+        store = self.store
+        return {
+            "version": __version__,
+            "uptime_seconds": round(time.time() - self.started, 1),
+            "udp": str(self.settings.udp),
+            "tcp": str(self.settings.tcp),
+            "intake": {
+                "datagrams": counters.datagrams,
+                "documents": counters.documents,
+                "rejected": dict(counters.rejected),
+                "max_document_bytes": self.ingestor.max_document_bytes,
+            },
+            "store": {
+                "traces": store.trace_count,
+                "documents": store.document_count,
+                "approximate_bytes": store.approximate_bytes,
+                **asdict(store.stats),
+                "limits": asdict(store.retention),
+            },
+            "api": self.api.status(),
+            "sampling": {
+                name: {**asdict(stats), "clients": len(stats.clients)}
+                for name, stats in self.sampling.statistics.items()
+            },
+            "upstream": (
+                {"address": str(self.upstream), **asdict(self.upstream.counters)}
+                if self.upstream is not None
+                else None
+            ),
+        }
+
+
+def _bind_tcp(host: str, port: int) -> socket.socket:
+    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    sock.bind((host, port))
+    sock.listen(128)
+    sock.set_inheritable(True)
+    return sock
+
+
+def _loop_factory() -> Callable[[], asyncio.AbstractEventLoop] | None:
+    try:
+        import uvloop
+    except ImportError:  # uvicorn[standard] brings it; plain asyncio works too, slower
+        return None
+    return uvloop.new_event_loop

@@ -1,0 +1,122 @@
+"""Reading X-Ray API request bodies: typed fields, and errors in the API's own shape."""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import json
+import math
+from datetime import datetime
+from typing import Any
+
+
+class ApiError(Exception):
+    """An error answer: HTTP status, X-Ray error type, message (what boto3 shows)."""
+
+    def __init__(self, status: int, kind: str, message: str) -> None:
+        super().__init__(message)
+        self.status = status
+        self.kind = kind
+        self.message = message
+
+
+def invalid(message: str) -> ApiError:
+    return ApiError(400, "InvalidRequestException", message)
+
+
+class Body:
+    def __init__(self, data: dict[str, Any]) -> None:
+        self.data = data
+
+    @classmethod
+    def parse(cls, raw: bytes) -> Body:
+        if not raw.strip():
+            return cls({})
+        try:
+            data = json.loads(raw)
+        except (ValueError, RecursionError):
+            raise ApiError(
+                400, "SerializationException", "the request body is not valid JSON"
+            ) from None
+        if not isinstance(data, dict):
+            raise ApiError(400, "SerializationException", "the request body must be a JSON object")
+        return cls(data)
+
+    def timestamp(self, key: str) -> float:
+        """Required: epoch seconds (what botocore sends) or an ISO 8601 string."""
+        value = self.data.get(key)
+        if value is None:
+            raise invalid(f"{key} is required")
+        if isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value):
+            return float(value)
+        if isinstance(value, str):
+            try:
+                return datetime.fromisoformat(value.replace("Z", "+00:00")).timestamp()
+            except ValueError:
+                pass
+        raise invalid(f"{key} must be a timestamp (epoch seconds or ISO 8601), not {value!r}")
+
+    def string(self, key: str, choices: tuple[str, ...] | None = None) -> str | None:
+        value = self.data.get(key)
+        if value is None:
+            return None
+        if not isinstance(value, str):
+            raise invalid(f"{key} must be a string")
+        if choices is not None and value not in choices:
+            raise invalid(f"{key} must be one of {', '.join(choices)}, not {value!r}")
+        return value
+
+    def strings(self, key: str, max_items: int) -> list[str]:
+        """Required: a list of strings."""
+        value = self.data.get(key)
+        if value is None:
+            raise invalid(f"{key} is required")
+        if not isinstance(value, list) or not all(isinstance(item, str) for item in value):
+            raise invalid(f"{key} must be a list of strings")
+        if len(value) > max_items:
+            raise invalid(f"{key} takes at most {max_items} items, not {len(value)}")
+        return value
+
+    def objects(self, key: str, max_items: int) -> list[dict[str, Any]]:
+        value = self.data.get(key)
+        if value is None:
+            raise invalid(f"{key} is required")
+        if not isinstance(value, list) or not all(isinstance(item, dict) for item in value):
+            raise invalid(f"{key} must be a list of objects")
+        if len(value) > max_items:
+            raise invalid(f"{key} takes at most {max_items} items, not {len(value)}")
+        return value
+
+
+def sampling_statistics(item: dict[str, Any], index: int) -> dict[str, Any]:
+    """One SamplingStatisticsDocument, checked as the API model requires."""
+    where = f"SamplingStatisticsDocuments[{index}]"
+    name, client = item.get("RuleName"), item.get("ClientID")
+    if not isinstance(name, str) or not 1 <= len(name) <= 32:
+        raise invalid(f"{where}.RuleName must be a rule name of 1 to 32 characters")
+    if not isinstance(client, str) or len(client) != 24:
+        raise invalid(f"{where}.ClientID must be a 24-character client id")
+    Body(item).timestamp("Timestamp")
+    counts = {}
+    for key in ("RequestCount", "SampledCount", "BorrowCount"):
+        value = item.get(key, 0 if key == "BorrowCount" else None)
+        if not isinstance(value, int) or isinstance(value, bool) or value < 0:
+            raise invalid(f"{where}.{key} must be a whole number of at least 0")
+        counts[key] = value
+    return {"RuleName": name, "ClientID": client, **counts}
+
+
+def encode_token(position: list[Any]) -> str:
+    return base64.urlsafe_b64encode(json.dumps(position).encode()).decode()
+
+
+def decode_token(token: str | None, expected_length: int) -> list[Any] | None:
+    if token is None:
+        return None
+    try:
+        position = json.loads(base64.urlsafe_b64decode(token.encode()))
+    except (ValueError, binascii.Error):
+        position = None
+    if not isinstance(position, list) or len(position) != expected_length:
+        raise invalid("NextToken is not one this server gave out")
+    return position

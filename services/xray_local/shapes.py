@@ -1,0 +1,178 @@
+"""Traces in the X-Ray API's response shapes: TraceSummary, and BatchGetTraces' Trace."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from .analysis import CLIENT_TYPE, Analysis, AnnotationValue, NodeKey, owners
+from .documents import Document, Entity
+from .trace import Trace
+
+
+def service_id(node: NodeKey) -> dict[str, Any]:
+    name, kind = node
+    return {"Name": name, "Names": [name], "Type": kind}
+
+
+def annotation_value(value: AnnotationValue) -> dict[str, Any]:
+    if isinstance(value, bool):
+        return {"BooleanValue": value}
+    if isinstance(value, float):
+        return {"NumberValue": value}
+    return {"StringValue": value}
+
+
+def trace_summary(trace: Trace) -> dict[str, Any]:
+    analysis = trace.analysis()
+    summary: dict[str, Any] = {
+        "Id": analysis.trace_id,
+        "StartTime": analysis.start,
+        "Duration": round(analysis.duration, 6),
+        "ResponseTime": round(analysis.response_time, 6),
+        "HasFault": analysis.has_fault,
+        "HasError": analysis.has_error,
+        "HasThrottle": analysis.has_throttle,
+        "IsPartial": analysis.partial,
+        "Http": _http(analysis),
+        "Annotations": _annotations(analysis),
+        "Users": _grouped(analysis.users, "UserName"),
+        "ServiceIds": [service_id(n) for n in analysis.services if n[1] != CLIENT_TYPE],
+        "ResourceARNs": [{"ARN": arn} for arn in analysis.resource_arns],
+        "InstanceIds": [{"Id": instance} for instance in analysis.instance_ids],
+        "AvailabilityZones": [{"Name": zone} for zone in analysis.availability_zones],
+        "FaultRootCauses": [],
+        "ErrorRootCauses": [],
+        "ResponseTimeRootCauses": [],
+        "Revision": len(trace.documents),
+    }
+    if analysis.entry_point is not None:
+        summary["EntryPoint"] = service_id(analysis.entry_point)
+    return summary
+
+
+def _http(analysis: Analysis) -> dict[str, Any]:
+    http = analysis.http
+    if http is None:
+        return {}
+    fields = {
+        "HttpURL": http.url,
+        "HttpStatus": http.status,
+        "HttpMethod": http.method,
+        "UserAgent": http.user_agent,
+        "ClientIp": http.client_ip,
+    }
+    return {key: value for key, value in fields.items() if value is not None}
+
+
+def _annotations(analysis: Analysis) -> dict[str, list[dict[str, Any]]]:
+    shaped: dict[str, list[dict[str, Any]]] = {}
+    for key, values in analysis.annotations.items():
+        by_value: dict[tuple[type, AnnotationValue], dict[NodeKey, None]] = {}
+        for value, node in values:
+            by_value.setdefault((type(value), value), {})[node] = None
+        shaped[key] = [
+            {
+                "AnnotationValue": annotation_value(value),
+                "ServiceIds": [service_id(node) for node in nodes],
+            }
+            for (_, value), nodes in by_value.items()
+        ]
+    return shaped
+
+
+def _grouped(pairs: list[tuple[str, NodeKey]], field: str) -> list[dict[str, Any]]:
+    by_value: dict[str, dict[NodeKey, None]] = {}
+    for value, node in pairs:
+        by_value.setdefault(value, {})[node] = None
+    return [
+        {field: value, "ServiceIds": [service_id(node) for node in nodes]}
+        for value, nodes in by_value.items()
+    ]
+
+
+def full_trace(trace: Trace) -> dict[str, Any]:
+    """BatchGetTraces' Trace: each segment whole, with the subsegments that were sent on
+    their own put back in place, plus an inferred segment per untraced downstream call."""
+    analysis = trace.analysis()
+    documents = list(trace.documents.values())
+    segments = [document for document in documents if document.is_segment]
+    loose = [document for document in documents if not document.is_segment]
+    owner = owners([document.root for document in segments], documents)
+    attach: dict[str, list[Document]] = {}
+    orphans: list[Document] = []
+    for document in loose:
+        segment = owner.get(document.id)
+        if segment is None:
+            orphans.append(document)
+        else:
+            attach.setdefault(segment.id, []).append(document)
+    shaped = [
+        {"Id": document.id, "Document": _assembled(document, attach.get(document.id, []))}
+        for document in segments
+    ]
+    shaped.extend({"Id": d.id, "Document": d.raw.decode()} for d in orphans)
+    shaped.extend(
+        {"Id": _inferred_id(sub), "Document": json.dumps(_inferred(trace.id, sub, node))}
+        for sub, node in analysis.inferred
+    )
+    return {
+        "Id": trace.id,
+        "Duration": round(analysis.duration, 6),
+        "LimitExceeded": False,
+        "Segments": shaped,
+    }
+
+
+def _assembled(segment: Document, loose: list[Document]) -> str:
+    if not loose:
+        return segment.raw.decode()
+    body = json.loads(segment.raw)
+    by_id: dict[str, dict[str, Any]] = {}
+    _index(body, by_id)
+    pending = [json.loads(document.raw) for document in loose]
+    while pending:
+        remaining = []
+        for sub in pending:
+            parent = by_id.get(sub.get("parent_id"))
+            if parent is None:
+                remaining.append(sub)
+            else:
+                parent.setdefault("subsegments", []).append(sub)
+                _index(sub, by_id)
+        if len(remaining) == len(pending):
+            break  # below a document that never arrived: left out, as the segment is whole
+        pending = remaining
+    return json.dumps(body, separators=(",", ":"))
+
+
+def _index(entity: dict[str, Any], by_id: dict[str, dict[str, Any]]) -> None:
+    stack = [entity]
+    while stack:
+        current = stack.pop()
+        by_id[current["id"]] = current
+        stack.extend(current.get("subsegments", []))
+
+
+def _inferred_id(sub: Entity) -> str:
+    # A stable id of its own, as X-Ray gives inferred segments.
+    return f"{int(sub.id, 16) ^ 0x5A5A5A5A5A5A5A5A:016x}"
+
+
+def _inferred(trace_id: str, sub: Entity, node: NodeKey) -> dict[str, Any]:
+    document: dict[str, Any] = {
+        "id": _inferred_id(sub),
+        "name": sub.name,
+        "start_time": sub.start,
+        "end_time": sub.end,
+        "parent_id": sub.id,
+        "inferred": True,
+        "trace_id": trace_id,
+        "origin": node[1],
+    }
+    if sub.http and sub.http.status is not None:
+        document["http"] = {"response": {"status": sub.http.status}}
+    for flag in ("error", "fault", "throttle"):
+        if getattr(sub, flag):
+            document[flag] = True
+    return document
