@@ -15,7 +15,8 @@ from .logs import configure_logging
 from .settings import ServiceSettings
 
 S = TypeVar("S", bound=ServiceSettings)
-SECRET_MARKERS = ("PASSWORD", "SECRET", "TOKEN")
+# Values of these variables are never echoed (a database URL may hold a password).
+SECRET_MARKERS = ("PASSWORD", "SECRET", "TOKEN", "DATABASE_URL")
 
 
 def serve(settings_class: type[S], app_factory: str, *, prog: str) -> None:

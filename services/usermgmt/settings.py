@@ -43,7 +43,7 @@ class Settings(ServiceSettings):
         if value is not None:
             try:
                 make_url(value)
-            except ArgumentError as exc:
+            except (ArgumentError, ValueError) as exc:
                 raise ValueError(
                     "not a database URL; expected e.g. mysql+pymysql://user:pass@host:3306/usermgmt"
                 ) from exc

@@ -57,7 +57,13 @@ def test_outage_gives_503s_then_recovers_in_place(
         notification_port=free_tcp_port(),
         db_port=relay.port,
     )
-    api = httpx.Client(base_url=f"{usermgmt.base_url}/usermgmt", timeout=30)
+    with httpx.Client(base_url=f"{usermgmt.base_url}/usermgmt", timeout=30) as api:
+        survive_an_outage(api, relay, collector)
+    assert usermgmt.is_running()
+    assert "Traceback" not in usermgmt.log_text()
+
+
+def survive_an_outage(api: httpx.Client, relay: TcpProxy, collector: SegmentCollector) -> None:
     assert api.post("/user", json=new_user("before")).status_code == 201
 
     relay.cut()
@@ -83,8 +89,6 @@ def test_outage_gives_503s_then_recovers_in_place(
     )
     assert [u["username"] for u in api.get("/users").json()] == ["before"]
     assert api.post("/user", json=new_user("after")).status_code == 201
-    assert usermgmt.is_running()
-    assert "Traceback" not in usermgmt.log_text()
 
 
 def test_starting_while_the_database_is_down(
@@ -98,12 +102,12 @@ def test_starting_while_the_database_is_down(
         notification_port=free_tcp_port(),
         db_port=relay.port,
     )
-    api = httpx.Client(base_url=f"{usermgmt.base_url}/usermgmt", timeout=30)
-    assert_unavailable(api.get("/users"))
-    relay.restore()
-    # The first request that reaches the database creates the schema.
-    poll_until(
-        lambda: api.get("/users").status_code == 200, "the schema to be created on first use"
-    )
-    assert api.post("/user", json=new_user("late")).status_code == 201
+    with httpx.Client(base_url=f"{usermgmt.base_url}/usermgmt", timeout=30) as api:
+        assert_unavailable(api.get("/users"))
+        relay.restore()
+        # The first request that reaches the database creates the schema.
+        poll_until(
+            lambda: api.get("/users").status_code == 200, "the schema to be created on first use"
+        )
+        assert api.post("/user", json=new_user("late")).status_code == 201
     assert "database not ready at start-up" in usermgmt.log_text()
