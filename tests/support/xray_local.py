@@ -1,0 +1,97 @@
+"""The local X-Ray daemon (`python -m xray_local`) as a real process on loopback ports."""
+
+from __future__ import annotations
+
+import socket
+import sys
+from collections.abc import Iterable
+from dataclasses import dataclass
+from typing import Any
+
+import boto3  # type: ignore[import-untyped]
+import httpx
+
+from .polling import poll_until
+from .ports import free_tcp_port, free_udp_port
+from .processes import ProcessGroup, ServiceProcess
+from .xray_documents import Document, datagram
+
+HEALTH_PATH = "/health"
+
+
+@dataclass
+class LocalXRay:
+    process: ServiceProcess
+    udp_port: int
+    tcp_port: int
+
+    @property
+    def udp_address(self) -> str:
+        return f"127.0.0.1:{self.udp_port}"
+
+    @property
+    def tcp_address(self) -> str:
+        return f"127.0.0.1:{self.tcp_port}"
+
+    @property
+    def daemon_address(self) -> str:
+        """What a service's AWS_XRAY_DAEMON_ADDRESS says to use this daemon for both."""
+        return f"tcp:{self.tcp_address} udp:{self.udp_address}"
+
+    @property
+    def base_url(self) -> str:
+        return f"http://{self.tcp_address}"
+
+    def client(self) -> Any:
+        """boto3's X-Ray client pointed here, exactly as a user would make it."""
+        return boto3.client(
+            "xray",
+            endpoint_url=self.base_url,
+            region_name="us-east-1",
+            aws_access_key_id="x",
+            aws_secret_access_key="x",
+        )
+
+    def send(self, items: Iterable[Document | bytes]) -> int:
+        """Send documents (wrapped in the daemon header) or raw datagrams; returns how many."""
+        count = 0
+        with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as sock:
+            for item in items:
+                sock.sendto(
+                    item if isinstance(item, bytes) else datagram(item),
+                    ("127.0.0.1", self.udp_port),
+                )
+                count += 1
+        return count
+
+    def stats(self) -> dict[str, Any]:
+        response = httpx.get(f"{self.base_url}/stats", timeout=5)
+        response.raise_for_status()
+        result: dict[str, Any] = response.json()
+        return result
+
+    def wait_for_datagrams(self, count: int, timeout: float = 10.0) -> dict[str, Any]:
+        """Wait until the daemon has read `count` datagrams in all; returns its counters."""
+
+        def received() -> dict[str, Any] | None:
+            stats = self.stats()
+            return stats if stats["intake"]["datagrams"] >= count else None
+
+        return poll_until(received, f"xray_local to receive {count} datagrams", timeout=timeout)
+
+    def log_text(self) -> str:
+        return self.process.log_text()
+
+
+def start_xray_local(group: ProcessGroup, *flags: str, name: str = "xray-local") -> LocalXRay:
+    """Start the daemon on free loopback ports and wait until GET /health answers."""
+    udp_port, tcp_port = free_udp_port(), free_tcp_port()
+    addresses = ["-b", f"127.0.0.1:{udp_port}", "-t", f"127.0.0.1:{tcp_port}"]
+    process = group.start(
+        name,
+        [sys.executable, "-m", "xray_local", *addresses, *flags],
+        env={},
+        port=tcp_port,
+        ready_path=HEALTH_PATH,
+    )
+    return LocalXRay(process, udp_port, tcp_port)

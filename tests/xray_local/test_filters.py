@@ -1,0 +1,126 @@
+"""Filter expressions: which traces each keyword and operator selects, and clear refusals."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import pytest
+
+from tests.support.xray_documents import chain_trace, new_trace_id, segment
+from xray_local.analysis import Analysis, analyse
+from xray_local.documents import parse_document
+from xray_local.filters import FilterError, compile_filter
+
+
+def analysed(documents: list[dict[str, Any]]) -> Analysis:
+    parsed = [parse_document(json.dumps(document).encode()) for document in documents]
+    return analyse(documents[0]["trace_id"], parsed)
+
+
+def slow_user_lookup() -> list[dict[str, Any]]:
+    trace_id = new_trace_id()
+    return [
+        segment(
+            "User-Management-Microservice",
+            trace_id=trace_id,
+            start=10.0,
+            end=12.5,
+            status=404,
+            method="POST",
+            url="http://usermgmt/usermgmt/user/nobody",
+            annotations={"attempt": 3, "cached": False, "tenant": 'a"b'},
+            user="admin1",
+        )
+    ]
+
+
+TRACES = {
+    "v1": chain_trace(version="V1", start=10.0),
+    "v2": chain_trace(version="V2", start=10.0, sql_calls=1),
+    "broken": chain_trace(version="V1", start=10.0, notification_status=500),
+    "lookup": slow_user_lookup(),
+}
+
+
+@pytest.fixture(scope="module")
+def analyses() -> dict[str, Analysis]:
+    return {name: analysed(documents) for name, documents in TRACES.items()}
+
+
+SELECTIONS = [
+    ("", {"v1", "v2", "broken", "lookup"}),
+    ("ok", {"v1", "v2"}),
+    ("!ok", {"broken", "lookup"}),
+    ("fault", {"broken"}),
+    ("fault = false", {"v1", "v2", "lookup"}),
+    ("error", {"lookup"}),
+    ("error != true", {"v1", "v2", "broken"}),
+    ("throttle", set()),
+    ('annotation.app_version = "V2"', {"v2"}),
+    ('annotation[app_version] != "V2"', {"v1", "broken"}),
+    ("annotation.app_version", {"v1", "v2", "broken"}),
+    ("annotation.attempt >= 3", {"lookup"}),
+    ("annotation.attempt < 3", set()),
+    ("annotation.cached = false", {"lookup"}),
+    ('annotation.tenant = "a\\"b"', {"lookup"}),
+    ('annotation.app_version BEGINSWITH "V"', {"v1", "v2", "broken"}),
+    ('service("V2-Notification-Microservice")', {"v2"}),
+    ('service("usermgmt@mysql")', {"v2"}),
+    ('service(id(name: "usermgmt@mysql", type: "Database::SQL"))', {"v2"}),
+    ('service(id(type: "remote"))', set()),
+    ('id(name: "V1-Notification-Microservice")', {"v1", "broken"}),
+    ("http.status = 404", {"lookup"}),
+    ("http.status >= 500", {"broken"}),  # user management answers 502
+    ("http.status = 200", {"v1", "v2"}),
+    ("responsetime > 2", {"lookup"}),
+    ("duration < 1", {"v1", "v2", "broken"}),
+    ('http.method = "POST"', {"lookup"}),
+    ('http.url CONTAINS "notification-xray"', {"v1", "v2", "broken"}),
+    ('http.url ENDSWITH "/nobody"', {"lookup"}),
+    ('http.useragent BEGINSWITH "python-httpx"', {"v1", "v2", "broken", "lookup"}),
+    ('http.clientip = "127.0.0.1"', {"v1", "v2", "broken", "lookup"}),
+    ('user = "admin1"', {"lookup"}),
+    ('annotation.app_version = "V1" AND fault', {"broken"}),
+    ('annotation.app_version = "V2" or error', {"v2", "lookup"}),
+    ('ok && !(annotation.app_version = "V1")', {"v2"}),
+    ('NOT ok || service("V2-Notification-Microservice")', {"v2", "broken", "lookup"}),
+    ("fault AND error OR ok", {"v1", "v2"}),  # AND binds tighter than OR
+]
+
+
+@pytest.mark.parametrize(
+    ("expression", "expected"), SELECTIONS, ids=[s[0] or "empty" for s in SELECTIONS]
+)
+def test_a_filter_selects_exactly_the_matching_traces(
+    analyses: dict[str, Analysis], expression: str, expected: set[str]
+) -> None:
+    matches = compile_filter(expression)
+    assert {name for name, analysis in analyses.items() if matches(analysis)} == expected
+
+
+REFUSALS = [
+    ("annotation.app_version =", 25, "not the end of the expression"),
+    ('http.status = "200"', 15, "must be compared with a number"),
+    ("http.url > 3", 10, "takes one of"),
+    ("responsetime", 13, "takes one of"),
+    ("bogus = 1", 1, "unknown keyword 'bogus'"),
+    ("fault AND", 10, "expected a keyword"),
+    ("(fault", 7, "expected ')'"),
+    ("fault ok", 7, "expected AND, OR or the end"),
+    ('service("a") { fault }', 14, "not supported"),
+    ("service(a)", 9, "quoted service name"),
+    ("fault = maybe", 9, "expected true or false"),
+    ("annotation.x CONTAINS 3", 14, "does not apply"),
+    ("annotation.", 1, "annotation key"),
+    ("fault # ok", 7, "unexpected character '#'"),
+    ('http.url = "unterminated', 12, "unexpected character"),
+]
+
+
+@pytest.mark.parametrize(("expression", "column", "phrase"), REFUSALS, ids=[r[0] for r in REFUSALS])
+def test_an_invalid_filter_says_where_and_why(expression: str, column: int, phrase: str) -> None:
+    with pytest.raises(FilterError) as caught:
+        compile_filter(expression)
+    message = str(caught.value)
+    assert f"at character {column}:" in message and phrase in message, message
