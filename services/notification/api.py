@@ -5,8 +5,10 @@ from __future__ import annotations
 import socket
 from typing import Annotated
 
-from fastapi import APIRouter, BackgroundTasks, Depends, Request, status
+from fastapi import APIRouter, BackgroundTasks, Depends, status
 from fastapi.responses import PlainTextResponse
+
+from servicekit import from_app_state
 
 from .mailer import Mailer
 from .schemas import Accepted, EmailRequest, XRayInfo
@@ -18,18 +20,20 @@ HEALTH_PATH = f"{PREFIX}/health-status"
 router = APIRouter(prefix=PREFIX, tags=["notification"])
 
 
-def _settings(request: Request) -> Settings:
-    settings: Settings = request.app.state.settings
-    return settings
+class HostIdentity:
+    """This host's name and address, looked up once: the lookup may need DNS."""
+
+    def __init__(self) -> None:
+        self.name = socket.gethostname()
+        try:
+            self.ip = socket.gethostbyname(self.name)
+        except OSError:
+            self.ip = "unknown"
 
 
-def _mailer(request: Request) -> Mailer:
-    mailer: Mailer = request.app.state.mailer
-    return mailer
-
-
-SettingsDep = Annotated[Settings, Depends(_settings)]
-MailerDep = Annotated[Mailer, Depends(_mailer)]
+SettingsDep = Annotated[Settings, Depends(from_app_state("settings"))]
+MailerDep = Annotated[Mailer, Depends(from_app_state("mailer"))]
+HostDep = Annotated[HostIdentity, Depends(from_app_state("host"))]
 
 
 @router.get("/health-status", response_class=PlainTextResponse, tags=["health"])
@@ -38,8 +42,7 @@ async def health_status(settings: SettingsDep) -> str:
 
 
 @router.get("/info", response_class=PlainTextResponse)
-async def info(request: Request, settings: SettingsDep) -> str:
-    host: HostIdentity = request.app.state.host
+async def info(settings: SettingsDep, host: HostDep) -> str:
     return (
         f"Notification Service IP Address: {host.ip}\n"
         f"Hostname: {host.name}\n"
@@ -48,9 +51,8 @@ async def info(request: Request, settings: SettingsDep) -> str:
 
 
 @router.get("/xray")
-async def xray(request: Request, settings: SettingsDep) -> XRayInfo:
+async def xray(settings: SettingsDep, host: HostDep) -> XRayInfo:
     """Which version answered, and on which host: what the canary split is judged by."""
-    host: HostIdentity = request.app.state.host
     return XRayInfo(
         applicationname="Notification Microservice",
         appversion=settings.app_version,
@@ -65,14 +67,3 @@ async def send(email: EmailRequest, mailer: MailerDep, background: BackgroundTas
     traced, not returned."""
     background.add_task(mailer.deliver, email)
     return Accepted(message="Email accepted for delivery", recipients=len(email.recipients))
-
-
-class HostIdentity:
-    """This host's name and address, looked up once: the lookup may need DNS."""
-
-    def __init__(self) -> None:
-        self.name = socket.gethostname()
-        try:
-            self.ip = socket.gethostbyname(self.name)
-        except OSError:
-            self.ip = "unknown"

@@ -3,12 +3,14 @@
 from .errors import error_response, install_error_handlers
 from .server import load_settings, serve
 from .settings import LogFormat, LogLevel, ServiceSettings
+from .state import from_app_state
 
 __all__ = [
     "LogFormat",
     "LogLevel",
     "ServiceSettings",
     "error_response",
+    "from_app_state",
     "install_error_handlers",
     "load_settings",
     "serve",

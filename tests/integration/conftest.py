@@ -21,8 +21,7 @@ def smtp() -> Iterator[SmtpServer]:
     server.stop()
 
 
-@pytest.fixture
-def database() -> Iterator[ScratchDatabase]:
+def _scratch_database() -> Iterator[ScratchDatabase]:
     try:
         with scratch_database() as db:
             yield db
@@ -30,13 +29,8 @@ def database() -> Iterator[ScratchDatabase]:
         pytest.fail(str(exc))
 
 
-@pytest.fixture(scope="session")
-def shared_database() -> Iterator[ScratchDatabase]:
-    try:
-        with scratch_database() as db:
-            yield db
-    except DatabaseUnavailable as exc:
-        pytest.fail(str(exc))
+database = pytest.fixture(_scratch_database, name="database")
+shared_database = pytest.fixture(_scratch_database, name="shared_database", scope="session")
 
 
 @pytest.fixture(scope="session")

@@ -8,6 +8,8 @@ from typing import Annotated
 from fastapi import Depends, Request
 from sqlalchemy.orm import Session
 
+from servicekit import from_app_state
+
 from ..notification_client import NotificationClient
 from ..settings import Settings
 
@@ -16,16 +18,6 @@ def _session(request: Request) -> Iterator[Session]:
     yield from request.app.state.database.session()
 
 
-def _notifier(request: Request) -> NotificationClient:
-    notifier: NotificationClient = request.app.state.notifier
-    return notifier
-
-
-def _settings(request: Request) -> Settings:
-    settings: Settings = request.app.state.settings
-    return settings
-
-
 SessionDep = Annotated[Session, Depends(_session)]
-NotifierDep = Annotated[NotificationClient, Depends(_notifier)]
-SettingsDep = Annotated[Settings, Depends(_settings)]
+NotifierDep = Annotated[NotificationClient, Depends(from_app_state("notifier"))]
+SettingsDep = Annotated[Settings, Depends(from_app_state("settings"))]
