@@ -98,6 +98,14 @@ def test_one_request_yields_exactly_the_chain(
     assert "origin" not in usermgmt  # not running in Kubernetes
     assert shared_collector.malformed == []
 
+    # Both services' log lines for the request carry its trace id.
+    for process, path in (
+        (chain.usermgmt, "/usermgmt/notification-xray"),
+        (chain.notification, "/notification/xray"),
+    ):
+        [access] = [line for line in process.log_lines() if f"trace_id={trace_id} " in line]
+        assert f'"GET {path} HTTP/1.1" 200' in access
+
 
 def test_an_upstream_trace_is_continued_through_the_chain(
     chain: Chain, shared_collector: SegmentCollector

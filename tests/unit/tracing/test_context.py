@@ -23,7 +23,7 @@ from tests.support.tracer import make_tracer
 from tests.support.udp import SegmentCollector
 from tests.support.upstream import Upstream
 from tests.support.xray import http_subsegments, sql_subsegments
-from tests.unit.tracing.conftest import TracerFactory
+from tests.unit.conftest import TracerFactory
 from tracing import Tracer, XRayMiddleware, instrument_engine, traced_async_transport
 
 REQUESTS = 60

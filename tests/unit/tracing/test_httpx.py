@@ -12,7 +12,7 @@ from tests.support.ports import free_tcp_port
 from tests.support.tracer import request_segment
 from tests.support.udp import SegmentCollector
 from tests.support.upstream import Upstream
-from tests.unit.tracing.conftest import TracerFactory
+from tests.unit.conftest import TracerFactory
 from tracing import Tracer, parse_trace_header, traced_async_transport, traced_transport
 
 MISSING = "cannot find the current segment/subsegment"

@@ -15,7 +15,7 @@ from servicekit import install_error_handlers
 from tests.support.udp import SegmentCollector
 from tests.support.upstream import Upstream
 from tests.support.xray import new_trace_id
-from tests.unit.tracing.conftest import TracerFactory
+from tests.unit.conftest import TracerFactory
 from tracing import Tracer, XRayMiddleware, traced_async_transport
 
 TRACE_ID = re.compile(r"^1-[0-9a-f]{8}-[0-9a-f]{24}$")

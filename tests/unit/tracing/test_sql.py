@@ -17,7 +17,7 @@ from tests.support.ports import free_tcp_port
 from tests.support.tracer import request_segment
 from tests.support.udp import SegmentCollector
 from tests.support.xray import sql_subsegments
-from tests.unit.tracing.conftest import TracerFactory
+from tests.unit.conftest import TracerFactory
 from tracing import Tracer, instrument_engine
 
 SECRET = "s3cr3t-value"

@@ -1,4 +1,4 @@
-"""Fixtures for the tracing package's in-process tests."""
+"""Fixtures for the in-process tests: a real UDP collector, tracers sending to it, an upstream."""
 
 from collections.abc import Callable, Iterator
 from typing import Any
