@@ -1,0 +1,1 @@
+"""Checks of what ships: images, docker-compose.yml and k8s/, statically and as processes."""

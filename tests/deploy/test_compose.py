@@ -1,0 +1,176 @@
+"""Must show 3 (compose): `docker-compose config` accepts docker-compose.yml with and without
+`--profile aws`, and the variables it sets are ones the services read, named as in k8s/."""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from . import readers
+from .composefile import built_from_here, environment
+from .dockerfiles import IMAGES, last, stages
+from .kube import Obj, containers, image_repository, image_tag, named
+from .tools import REPO
+
+EXACT_RELEASE = re.compile(r"^v?\d+\.\d+\.\d+$")
+# Set in the cluster only, with the reason.
+K8S_ONLY = {
+    "EKS_CLUSTER_NAME": "names the EKS cluster in each segment's aws.eks section",
+    "AWS_MAIL_SERVER_USERNAME": "SES SMTP credentials; the local sink takes mail without any",
+    "AWS_MAIL_SERVER_PASSWORD": "SES SMTP credentials; the local sink takes mail without any",
+}
+# The same in both: what makes compose a faithful local copy of the cluster.
+SAME_VALUES = (
+    "PORT",
+    "DB_NAME",
+    "DB_PORT",
+    "NOTIFICATION_SERVICE_HOST",
+    "NOTIFICATION_SERVICE_PORT",
+    "AWS_XRAY_TRACING_NAME",
+    "AWS_XRAY_CONTEXT_MISSING",
+    "LOG_LEVEL",
+)
+APPS = {  # compose service -> k8s Deployment
+    "usermgmt": "usermgmt",
+    "notification-v1": "notification-v1",
+    "notification-v2": "notification-v2",
+}
+HOST_VARIABLES = ("DB_HOSTNAME", "NOTIFICATION_SERVICE_HOST", "AWS_MAIL_SERVER_HOST")
+
+Config = dict[str, Any]
+
+
+def server_env(objects: list[Obj], deployment: str) -> dict[str, Obj]:
+    [server] = list(containers([named(objects, "Deployment", deployment)]))
+    return server.env()
+
+
+def names_on_the_network(config: Config) -> set[str]:
+    names = set(config["services"])
+    for service in config["services"].values():
+        for network in (service.get("networks") or {}).values():
+            names |= set((network or {}).get("aliases", []))
+    return names
+
+
+def test_both_profiles_are_accepted(compose: Config, compose_aws: Config) -> None:
+    # The fixtures ran `docker-compose [--profile aws] config`; each failed the test if rejected.
+    assert {"mysql", "xray-local", "mailpit", *APPS} <= set(compose["services"])
+    assert "aws-xray-daemon" in compose_aws["services"]
+
+
+def test_the_aws_profile_adds_only_the_real_daemon(compose: Config) -> None:
+    profiled = {
+        name: svc["profiles"] for name, svc in compose["services"].items() if "profiles" in svc
+    }
+    assert profiled == {"aws-xray-daemon": ["aws"]}
+    for name, service in compose["services"].items():
+        # `docker compose up` without the profile would refuse a dependency on it.
+        assert "aws-xray-daemon" not in (service.get("depends_on") or {}), name
+    command = compose["services"]["xray-local"]["command"]
+    assert command[command.index("--upstream") + 1] == "aws-xray-daemon:2000"
+
+
+def test_the_real_daemon_matches_the_cluster_one(compose: Config, base: list[Obj]) -> None:
+    daemon = compose["services"]["aws-xray-daemon"]
+    [k8s_daemon] = [c for c in containers(base) if c.workload["kind"] == "DaemonSet"]
+    assert daemon["image"] == k8s_daemon.spec["image"]
+    assert "-o" in daemon["command"], "local mode: no EC2 metadata on a laptop"
+    env = environment(daemon)
+    assert env["AWS_REGION"] is None, "the region is passed through from the shell"
+    assert env["AWS_ACCESS_KEY_ID"] is None and env["AWS_SECRET_ACCESS_KEY"] is None
+    assert any(v.endswith(":/aws:ro") for v in daemon["volumes"]), "~/.aws, read-only"
+    assert env["AWS_SHARED_CREDENTIALS_FILE"] == "/aws/credentials"
+
+
+def test_every_variable_set_is_read(compose: Config) -> None:
+    for name, service in compose["services"].items():
+        repository = image_repository(service["image"])
+        unread = readers.unread(repository, set(environment(service)))
+        assert not unread, f"service {name} sets variables {repository} never reads: {unread}"
+
+
+def test_apps_use_the_names_and_values_of_k8s(compose: Config, base: list[Obj]) -> None:
+    for service, deployment in APPS.items():
+        local = environment(compose["services"][service])
+        cluster = server_env(base, deployment)
+        assert set(local) == set(cluster) - set(K8S_ONLY), f"{service} vs k8s {deployment}"
+        for variable in SAME_VALUES:
+            if variable in cluster:
+                assert local[variable] == cluster[variable]["value"], f"{service}: {variable}"
+
+
+def test_usermgmt_signs_in_as_the_user_mysql_creates(compose: Config) -> None:
+    mysql = environment(compose["services"]["mysql"])
+    usermgmt = environment(compose["services"]["usermgmt"])
+    assert usermgmt["DB_HOSTNAME"] == "mysql" and usermgmt["DB_PORT"] == "3306"
+    assert usermgmt["DB_NAME"] == mysql["MYSQL_DATABASE"]
+    assert usermgmt["DB_USERNAME"] == mysql["MYSQL_USER"]
+    assert usermgmt["DB_PASSWORD"] == mysql["MYSQL_PASSWORD"]
+    assert "mysql-data:/var/lib/mysql:rw" in compose["services"]["mysql"]["volumes"]
+    assert "mysql-data" in compose["volumes"]
+
+
+def test_every_host_named_is_on_the_network(compose: Config) -> None:
+    reachable = names_on_the_network(compose)
+    for name in APPS:
+        env = environment(compose["services"][name])
+        hosts = [env[v] for v in HOST_VARIABLES if v in env]
+        hosts.append((env["AWS_XRAY_DAEMON_ADDRESS"] or "").rpartition(":")[0])
+        for host in hosts:
+            assert host in reachable, f"{name}: nothing answers to {host!r}"
+
+
+def test_both_versions_answer_to_the_name_usermgmt_calls(compose: Config) -> None:
+    target = environment(compose["services"]["usermgmt"])["NOTIFICATION_SERVICE_HOST"]
+    for version in ("V1", "V2"):
+        service = compose["services"][f"notification-{version.lower()}"]
+        assert target in service["networks"]["default"]["aliases"]
+        assert service["build"]["args"] == {"APP_VERSION": version}
+        assert (
+            environment(service)["AWS_XRAY_TRACING_NAME"] == f"{version}-Notification-Microservice"
+        )
+
+
+def test_healthy_dependencies_have_a_healthcheck(compose: Config) -> None:
+    for name, service in compose["services"].items():
+        for dependency, rule in (service.get("depends_on") or {}).items():
+            if rule.get("condition") != "service_healthy":
+                continue
+            target = compose["services"][dependency]
+            if "healthcheck" in target:
+                continue
+            image = IMAGES[image_repository(target["image"])]
+            assert last(stages(image.dockerfile)[-1], "HEALTHCHECK"), (
+                f"{name} waits on {dependency}"
+            )
+
+
+def test_published_ports_stay_on_this_machine(compose: Config) -> None:
+    for name, service in compose["services"].items():
+        for port in service.get("ports", []):
+            host_ip = port.get("host_ip") if isinstance(port, dict) else port.split(":")[0]
+            assert host_ip == "127.0.0.1", f"{name} publishes {port} beyond loopback"
+
+
+def test_built_services_use_the_image_table(compose: Config) -> None:
+    for name, service in built_from_here(compose).items():
+        image = IMAGES[image_repository(service["image"])]
+        assert REPO / service["build"]["dockerfile"] == image.dockerfile, name
+        assert (service["build"].get("args") or {}) == image.build_args, name
+
+
+def test_third_party_images_are_pinned(compose: Config) -> None:
+    for name, service in compose["services"].items():
+        if "build" not in service:
+            assert EXACT_RELEASE.match(image_tag(service["image"]) or ""), (
+                f"{name}: {service['image']}"
+            )
+
+
+def test_daemons_mount_the_configuration_k8s_uses(compose: Config) -> None:
+    config = REPO / "k8s" / "base" / "xray-daemon-config.yaml"
+    for name in ("xray-local", "aws-xray-daemon"):
+        mounts = compose["services"][name]["volumes"]
+        assert any(m.startswith(f"{config}:/etc/xray/config.yaml") for m in mounts), name
+        assert "/etc/xray/config.yaml" in compose["services"][name]["command"], name
