@@ -107,7 +107,11 @@ def parse_document(raw: bytes) -> Document:
         raise InvalidDocument("bad_json", f"the document is not valid JSON: {exc}") from None
     if not isinstance(body, dict):
         raise InvalidDocument("not_object", "the document is not a JSON object")
-    return reduce_document(body, raw)
+    try:
+        return reduce_document(body, raw)
+    except InvalidDocument as exc:
+        exc.entity_id = exc.entity_id or _id_of(body)  # PutTraceSegments reports it
+        raise
 
 
 def reduce_document(body: dict[str, Any], raw: bytes) -> Document:

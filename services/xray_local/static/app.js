@@ -271,7 +271,7 @@ function traceRow(summary) {
   const kind = summary.HasFault ? "fault" : summary.HasThrottle ? "throttle" : summary.HasError ? "error" : "ok";
   const names = (summary.ServiceIds || []).map((s) => s.Name).join(", ");
   const row = el("tr", { "data-trace-id": summary.Id, class: kind },
-    el("td", {}, new Date(summary.StartTime * 1000).toLocaleTimeString()),
+    el("td", { class: "when" }, new Date(summary.StartTime * 1000).toLocaleTimeString()),
     el("td", { class: "mono" }, summary.Id),
     el("td", {}, http.HttpMethod || ""),
     el("td", { class: "url" }, http.HttpURL || ""),
@@ -295,6 +295,7 @@ async function showTrace(traceId) {
     const result = await api("/Traces", { TraceIds: [traceId] });
     if (!result.Traces.length) throw new Error("this trace is not stored (evicted, or not received)");
     drawTimeline(result.Traces[0]);
+    $("trace-section").scrollIntoView({ block: "start" });
   } catch (error) {
     timeline.replaceChildren(el("p", { class: "problem" }, `Cannot show trace ${traceId}: ${error.message}`));
   }
@@ -315,7 +316,7 @@ function entitiesOf(trace) {
     children.get(parentId).push(child);
   };
   const index = (entity, isSegment) => {
-    entity._segment = isSegment;
+    entity._segment = isSegment && !entity.inferred;
     byId.set(entity.id, entity);
     for (const child of entity.subsegments || []) {
       adopt(entity.id, child);
@@ -375,7 +376,8 @@ function drawTimeline(trace) {
 
 function showEntity(entity) {
   $("entity").hidden = false;
-  $("entity-title").textContent = `${entity.name} (${entity._segment ? "segment" : "subsegment"})`;
+  const kind = entity.inferred ? "inferred segment" : entity._segment ? "segment" : "subsegment";
+  $("entity-title").textContent = `${entity.name} (${kind})`;
   const fields = [
     ["id", entity.id], ["parent", entity.parent_id], ["origin", entity.origin],
     ["namespace", entity.namespace],
