@@ -25,6 +25,7 @@ log = logging.getLogger("xray_local")
 DEFAULT_KEEP_TRACES = 10_000
 DEFAULT_KEEP_MINUTES = 60.0
 DEFAULT_KEEP_MEGABYTES = 256
+IGNORED = "ignored_"
 LOG_FORMAT = "%(asctime)s %(levelname)s %(name)s %(message)s"
 
 
@@ -93,8 +94,8 @@ def daemon_parser() -> argparse.ArgumentParser:
         ("-p", "--proxy-address"),
         ("-m", "--buffer-memory"),
     ):
-        ignored.add_argument(short, long, metavar="VALUE", dest=f"ignored_{long[2:]}")
-    ignored.add_argument("-o", "--local-mode", action="store_true", dest="ignored_local_mode")
+        ignored.add_argument(short, long, metavar="VALUE", dest=_ignored(long))
+    ignored.add_argument("-o", "--local-mode", action="store_true", dest=_ignored("--local-mode"))
     return parser
 
 
@@ -103,9 +104,9 @@ def settings_from(args: argparse.Namespace) -> tuple[Settings, list[str]]:
     ConfigError when something is invalid."""
     file = load_config_file(args.config) if args.config else FileConfig()
     ignored = [
-        name[len("ignored_") :]
+        "--" + name[len(IGNORED) :].replace("_", "-")
         for name, value in vars(args).items()
-        if name.startswith("ignored_") and value
+        if name.startswith(IGNORED) and value
     ]
     ignored += [f"{key} (config file)" for key in file.ignored]
     udp = Address.parse(args.bind or file.udp or DEFAULT_ADDRESS, "UDP address")
@@ -157,6 +158,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     from .daemon import run
 
     return run(settings)
+
+
+def _ignored(flag: str) -> str:
+    return IGNORED + flag.lstrip("-").replace("-", "_")
 
 
 def _positive_int(text: str) -> int:
