@@ -1,4 +1,3 @@
-# syntax=docker/dockerfile:1
 # Notification: `python -m notification`, listening on $PORT (8096). One Dockerfile for every
 # version, as Istio's Bookinfo builds reviews v1-v3: the version is a build argument.
 #   docker build -f docker/notification.Dockerfile --build-arg APP_VERSION=V2 -t notification:v2 .

@@ -1,4 +1,3 @@
-# syntax=docker/dockerfile:1
 # User management: `python -m usermgmt`, listening on $PORT (8095).
 # Build from the repository root: docker build -f docker/usermgmt.Dockerfile -t usermgmt .
 

@@ -1,4 +1,3 @@
-# syntax=docker/dockerfile:1
 # Local X-Ray daemon: segments on UDP 2000, the X-Ray API and the service map on TCP 2000.
 # Build from the repository root: docker build -f docker/xray-local.Dockerfile -t xray-local .
 
