@@ -7,6 +7,7 @@ from __future__ import annotations
 import fnmatch
 import re
 import tomllib
+from pathlib import Path
 
 import pytest
 from packaging.requirements import Requirement
@@ -43,7 +44,7 @@ def test_every_dockerfile_is_known() -> None:
 
 
 @pytest.mark.parametrize("dockerfile", DOCKERFILES, ids=lambda p: p.name)
-def test_hadolint_passes(dockerfile: object) -> None:
+def test_hadolint_passes(dockerfile: Path) -> None:
     result = run("hadolint", "--no-color", dockerfile)
     assert result.returncode == 0, f"hadolint {dockerfile}:\n{result.stdout}{result.stderr}"
 

@@ -156,8 +156,6 @@ def test_a_new_user_gets_the_creation_email(stack: Stack) -> None:
         "password": "Passw0rd!",
         "firstname": "Dana",
         "lastname": "Deploy",
-        "gender": "F",
-        "ssn": f"SSN{secrets.token_hex(3)}",
     }
     created = httpx.post(
         f"{caller.base_url}/usermgmt/user", json=user, headers=traced(new_trace_id())
