@@ -19,7 +19,8 @@ import sys
 import tempfile
 from pathlib import Path
 
-K8S = Path(__file__).resolve().parent.parent / "k8s"
+REPO = Path(__file__).resolve().parent.parent
+K8S = REPO / "k8s"
 BASE = K8S / "base"
 OVERLAYS = K8S / "overlays"
 SECRETS = BASE / "secrets"
@@ -32,6 +33,11 @@ EXAMPLE_MARKERS = ("111122223333", "example.com")
 
 class DeployError(Exception):
     """Something to fix before deploying; the message says what and how."""
+
+
+def shown(path: Path) -> Path:
+    """As typed from the repository root, where `make` runs this."""
+    return path.relative_to(REPO)
 
 
 def kustomization_dir(overlay: str | None, canary: tuple[int, int] | None) -> Path:
@@ -101,12 +107,12 @@ def run(target: Path, registry: str, tag: str, *, dry_run: bool) -> int:
     check_registry(registry, tag)
     missing = missing_secret_files()
     if missing:
-        steps = "; ".join(f"cp {p}.example {p}" for p in missing)
+        steps = "; ".join(f"cp {shown(p)}.example {shown(p)}" for p in missing)
         raise DeployError(f"missing secret files (git ignores them): {steps}; then edit them")
     examples = example_site_values()
     if examples and not dry_run:
         raise DeployError(
-            f"{SITE_ENV} still has example values for {', '.join(examples)}: set your own"
+            f"{shown(SITE_ENV)} still has example values for {', '.join(examples)}: set your own"
         )
     kubectl = shutil.which("kubectl")
     if kubectl is None:

@@ -62,10 +62,10 @@ def test_an_unknown_split_is_refused_with_the_choices(k8s: Path) -> None:
 
 
 def test_a_missing_secret_file_is_named_with_the_fix(k8s: Path) -> None:
-    missing = k8s / "base" / "secrets" / "usermgmt-db.env"
-    missing.unlink()
+    (k8s / "base" / "secrets" / "usermgmt-db.env").unlink()
     result = deploy(k8s, "--registry", REGISTRY, "--tag", TAG, "--dry-run")
     assert result.returncode == 2
+    missing = "k8s/base/secrets/usermgmt-db.env"
     assert f"cp {missing}.example {missing}" in result.stderr
 
 
