@@ -29,6 +29,7 @@ from tests.support.ports import free_tcp_port, free_udp_port
 from tests.support.processes import ProcessGroup, ServiceProcess
 from tests.support.smtp import SmtpServer
 from tests.support.udp import SegmentCollector
+from tests.support.xray import new_trace_id, sampled_header
 
 from .dockerfiles import IMAGES, last, stages
 from .kube import Obj, containers, image_repository, named
@@ -122,14 +123,6 @@ def stack(compose: dict[str, Any], tmp_path_factory: pytest.TempPathFactory) -> 
         upstream.close()
 
 
-def traced(trace_id: str) -> dict[str, str]:
-    return {"X-Amzn-Trace-Id": f"Root={trace_id};Sampled=1"}
-
-
-def new_trace_id() -> str:
-    return f"1-{int(time.time()):08x}-{secrets.token_hex(12)}"
-
-
 def test_only_network_names_change(stack: Stack) -> None:
     for name, plan in stack.launches.items():
         unexplained = plan.rewritten - set(REWRITTEN)
@@ -140,7 +133,9 @@ def test_only_network_names_change(stack: Stack) -> None:
 def test_the_call_chain_answers(stack: Stack, version: str) -> None:
     caller = stack.processes[f"usermgmt-to-{version.lower()}"]
     trace_id = new_trace_id()
-    response = httpx.get(f"{caller.base_url}/usermgmt/notification-xray", headers=traced(trace_id))
+    response = httpx.get(
+        f"{caller.base_url}/usermgmt/notification-xray", headers=sampled_header(trace_id)
+    )
     assert response.status_code == 200, response.text
     assert response.json()["appversion"] == version
     # The log lines of that request carry its trace id (LOG_FORMAT as compose sets it).
@@ -158,7 +153,7 @@ def test_a_new_user_gets_the_creation_email(stack: Stack) -> None:
         "lastname": "Deploy",
     }
     created = httpx.post(
-        f"{caller.base_url}/usermgmt/user", json=user, headers=traced(new_trace_id())
+        f"{caller.base_url}/usermgmt/user", json=user, headers=sampled_header(new_trace_id())
     )
     assert created.status_code == 201, created.text
     assert httpx.get(f"{caller.base_url}/usermgmt/user/{username}").status_code == 200
@@ -189,16 +184,16 @@ def edges(stack: Stack) -> set[tuple[str, str]]:
 def test_the_local_daemon_maps_the_chain(stack: Stack, parent: str, child: str) -> None:
     for version in ("v1", "v2"):
         url = f"{stack.processes[f'usermgmt-to-{version}'].base_url}/usermgmt/users"
-        assert httpx.get(url, headers=traced(new_trace_id())).status_code == 200
+        assert httpx.get(url, headers=sampled_header(new_trace_id())).status_code == 200
         url = f"{stack.processes[f'usermgmt-to-{version}'].base_url}/usermgmt/notification-xray"
-        assert httpx.get(url, headers=traced(new_trace_id())).status_code == 200
+        assert httpx.get(url, headers=sampled_header(new_trace_id())).status_code == 200
     poll_until(lambda: (parent, child) in edges(stack), f"the edge {parent} -> {child}", timeout=10)
 
 
 def test_the_local_daemon_relays_to_the_real_one(stack: Stack) -> None:
     caller = stack.processes["usermgmt-to-v2"]
     trace_id = new_trace_id()
-    httpx.get(f"{caller.base_url}/usermgmt/notification-xray", headers=traced(trace_id))
+    httpx.get(f"{caller.base_url}/usermgmt/notification-xray", headers=sampled_header(trace_id))
     documents = stack.upstream.wait_for_trace(trace_id, 2)
     assert {d["name"] for d in documents} == {USERMGMT, "V2-Notification-Microservice"}
 
