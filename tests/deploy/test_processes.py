@@ -221,6 +221,9 @@ def test_k8s_probes_and_memory_limit_fit_the_process(
 ) -> None:
     process = stack.processes[deployment.replace("usermgmt", "usermgmt-to-v1")]
     [server] = list(containers([named(base, "Deployment", deployment)]))
+    caller = stack.processes["usermgmt-to-v1"]
+    # The peak is read after the process has served the chain, not just started.
+    assert httpx.get(f"{caller.base_url}/usermgmt/notification-xray").status_code == 200
     for probe in ("startupProbe", "readinessProbe", "livenessProbe"):
         path = server.spec[probe]["httpGet"]["path"]
         assert httpx.get(f"{process.base_url}{path}").status_code == 200, f"{probe} {path}"

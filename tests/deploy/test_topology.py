@@ -201,6 +201,8 @@ def test_daemons_use_the_shared_configuration(builds: dict[str, list[Obj]], name
         config_map = named(objects, "ConfigMap", volume["configMap"]["name"])
         config = yaml.safe_load(config_map["data"][command[2].rsplit("/", 1)[1]])
         assert config["Version"] == 2
+        # Every interface: pods come through xray-service, node processes through hostPort.
+        assert config["Socket"] == {"UDPAddress": "0.0.0.0:2000", "TCPAddress": "0.0.0.0:2000"}
         ports = {p["protocol"]: p["containerPort"] for p in daemon.spec.get("ports", [])}
         assert ports.get("TCP", DAEMON_PORT) == int(
             config["Socket"]["TCPAddress"].rsplit(":", 1)[1]
