@@ -23,7 +23,18 @@ NOT_FOR_THE_CLUSTER = {"ClusterConfig", "Kustomization", "Component"}
 
 
 def kubernetes_version() -> str:
-    return f"{cluster_config()['metadata']['version']}.0"
+    """The cluster's version, once kubernetes-validate is known to have its schemas."""
+    version = f"{cluster_config()['metadata']['version']}.0"
+    probe = {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": "probe"}}
+    try:
+        kubernetes_validate.validate(probe, version, strict=True)
+    except kubernetes_validate.utils.VersionNotSupportedError:
+        pytest.fail(
+            f"kubernetes-validate has no schemas for Kubernetes {version} (the version in "
+            "k8s/eksctl/cluster.yaml): upgrade it in pyproject.toml's test extra",
+            pytrace=False,
+        )
+    return version
 
 
 def strings(value: Any) -> list[str]:
