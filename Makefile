@@ -35,3 +35,43 @@ format: install ## Apply ruff's formatting and fixes
 
 clean: ## Remove the virtualenv and caches
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache .run
+
+# --- Images and EKS (docs/compose.md, docs/eks.md) ---------------------------------------
+.PHONY: images push deploy canary undeploy
+REGISTRY ?= $(if $(and $(AWS_ACCOUNT_ID),$(AWS_REGION)),$(AWS_ACCOUNT_ID).dkr.ecr.$(AWS_REGION).amazonaws.com)
+IMAGE_PREFIX = $(if $(REGISTRY),$(REGISTRY)/)xray-fastapi
+TAG ?= $(shell git describe --tags --always)
+PLATFORMS ?= linux/amd64,linux/arm64
+IMAGES := usermgmt notification-v1 notification-v2 xray-local
+# Everything an image is built from: a change there must be committed before its tag is pushed.
+IMAGE_INPUTS := services docker pyproject.toml .dockerignore
+
+define build_images
+	docker buildx build --platform $(PLATFORMS) $(1) -f docker/usermgmt.Dockerfile -t $(IMAGE_PREFIX)/usermgmt:$(TAG) .
+	docker buildx build --platform $(PLATFORMS) $(1) -f docker/notification.Dockerfile --build-arg APP_VERSION=V1 -t $(IMAGE_PREFIX)/notification-v1:$(TAG) .
+	docker buildx build --platform $(PLATFORMS) $(1) -f docker/notification.Dockerfile --build-arg APP_VERSION=V2 -t $(IMAGE_PREFIX)/notification-v2:$(TAG) .
+	docker buildx build --platform $(PLATFORMS) $(1) -f docker/xray-local.Dockerfile -t $(IMAGE_PREFIX)/xray-local:$(TAG) .
+endef
+
+images: ## Build every image for linux/amd64 and linux/arm64 (docker buildx)
+	$(call build_images,)
+
+push: ## Build and push every image to ECR (AWS_ACCOUNT_ID, AWS_REGION; tag from git)
+	@test -n "$(REGISTRY)" || { echo "set AWS_ACCOUNT_ID and AWS_REGION (or REGISTRY)"; exit 2; }
+	@git diff --quiet HEAD -- $(IMAGE_INPUTS) || { echo "commit your changes first: tag $(TAG) would not name what is built"; exit 2; }
+	aws ecr get-login-password --region $(AWS_REGION) | docker login --username AWS --password-stdin $(REGISTRY)
+	for image in $(IMAGES); do \
+	  aws ecr describe-repositories --region $(AWS_REGION) --repository-names xray-fastapi/$$image >/dev/null 2>&1 \
+	  || aws ecr create-repository --region $(AWS_REGION) --repository-name xray-fastapi/$$image >/dev/null; \
+	done
+	$(call build_images,--push)
+
+deploy: install ## kubectl apply -k k8s/base (OVERLAY=sidecar for k8s/overlays/sidecar) with the pushed images
+	$(BIN)/python scripts/k8s_deploy.py --registry "$(REGISTRY)" --tag "$(TAG)" $(if $(OVERLAY),--overlay $(OVERLAY))
+
+canary: install ## Shift notification traffic between versions: make canary V1=3 V2=1
+	@test -n "$(V1)" -a -n "$(V2)" || { echo "usage: make canary V1=3 V2=1"; exit 2; }
+	$(BIN)/python scripts/k8s_deploy.py --registry "$(REGISTRY)" --tag "$(TAG)" --canary $(V1) $(V2)
+
+undeploy: ## kubectl delete -k k8s/base (the ALB goes with the Ingress)
+	kubectl delete -k k8s/base --ignore-not-found
