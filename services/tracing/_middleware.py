@@ -16,7 +16,7 @@ from typing import Any
 from starlette.datastructures import Headers, MutableHeaders
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from ._header import HEADER_NAME, format_trace_header, parse_trace_header
+from ._header import HEADER_NAME, TraceHeader, format_trace_header, parse_trace_header
 from ._tracer import SamplingRequest, Tracer, exception_stack
 
 log = logging.getLogger(__name__)
@@ -43,7 +43,12 @@ class XRayMiddleware:
             await self._traced(scope, receive, send, headers, incoming)
 
     async def _traced(
-        self, scope: Scope, receive: Receive, send: Send, headers: Headers, incoming: Any
+        self,
+        scope: Scope,
+        receive: Receive,
+        send: Send,
+        headers: Headers,
+        incoming: TraceHeader | None,
     ) -> None:
         host = headers.get("host") or _server_host(scope)
         segment = self.tracer.begin_segment(

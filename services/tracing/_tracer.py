@@ -16,6 +16,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 
+from aws_xray_sdk.core.daemon_config import DaemonConfig
 from aws_xray_sdk.core.models.dummy_entities import DummySegment
 from aws_xray_sdk.core.models.traceid import TraceId
 from aws_xray_sdk.core.recorder import AWSXRayRecorder
@@ -89,6 +90,10 @@ class Tracer:
             streaming_threshold=STREAMING_THRESHOLD,
             max_trace_back=MAX_TRACE_BACK,
         )
+        if self.eks and isinstance(recorder.sampler, DefaultSampler):
+            # Centralized rules can target a service type; tell the sampler which one we are.
+            address = DaemonConfig(str(self.settings.daemon_address))
+            recorder.sampler.load_settings(address, self.context, EKS_ORIGIN)
         return recorder
 
     def start(self) -> None:
