@@ -10,9 +10,9 @@ called something that is not traced: an inferred node, `Database::SQL` when it c
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from typing import NamedTuple
 
-from .documents import Document, Entity, Http
+from .documents import Document, Entity, Http, Packed, pack_entity
 
 CLIENT_TYPE = "client"
 # X-Ray types a node by the segment's origin (AWS::EC2::Instance, AWS::EKS::Container...);
@@ -27,8 +27,7 @@ NodeKey = tuple[str, str]  # (name, type)
 AnnotationValue = str | float | bool
 
 
-@dataclass(slots=True, frozen=True)
-class NodeSample:
+class NodeSample(NamedTuple):
     node: NodeKey
     outcome: int
     response_time: float
@@ -39,8 +38,7 @@ class NodeSample:
     active: bool
 
 
-@dataclass(slots=True, frozen=True)
-class EdgeSample:
+class EdgeSample(NamedTuple):
     source: NodeKey
     target: NodeKey
     outcome: int
@@ -48,35 +46,56 @@ class EdgeSample:
     start: float
 
 
-@dataclass(slots=True)
-class Analysis:
+class Analysis(NamedTuple):
+    """Immutable. Calls and the rest are kept as plain tuples, not the named ones above: the
+    garbage collector stops tracking plain tuples of plain values (see documents.py)."""
+
     trace_id: str
+    epoch: int  # the time in the trace id: what X-Ray's TraceId time range looks at
     start: float
     end: float
     response_time: float
-    http: Http | None
+    http_fields: Packed | None
     entry_point: NodeKey | None
     has_fault: bool
     has_error: bool
     has_throttle: bool
     partial: bool
-    nodes: list[NodeSample] = field(default_factory=list)
-    edges: list[EdgeSample] = field(default_factory=list)
-    services: dict[NodeKey, None] = field(default_factory=dict)  # ordered set
-    annotations: dict[str, list[tuple[AnnotationValue, NodeKey]]] = field(default_factory=dict)
-    users: list[tuple[str, NodeKey]] = field(default_factory=list)
-    inferred: list[tuple[Entity, NodeKey]] = field(default_factory=list)
-    instance_ids: dict[str, None] = field(default_factory=dict)
-    availability_zones: dict[str, None] = field(default_factory=dict)
-    resource_arns: dict[str, None] = field(default_factory=dict)
+    nodes: tuple[Packed, ...]  # NodeSample fields
+    edges: tuple[Packed, ...]  # EdgeSample fields
+    services: tuple[NodeKey, ...]
+    service_names: tuple[str, ...]
+    # (key, ((value, node), ...)) pairs: a dict would stay tracked (see documents.py).
+    annotation_values: tuple[tuple[str, tuple[tuple[AnnotationValue, NodeKey], ...]], ...]
+    users: tuple[tuple[str, NodeKey], ...]
+    inferred: tuple[tuple[Packed, NodeKey], ...]  # packed entity
+    instance_ids: tuple[str, ...]
+    availability_zones: tuple[str, ...]
+    resource_arns: tuple[str, ...]
 
     @property
     def duration(self) -> float:
         return max(self.end - self.start, 0.0)
 
     @property
-    def service_names(self) -> set[str]:
-        return {name for name, _ in self.services}
+    def annotations(self) -> dict[str, tuple[tuple[AnnotationValue, NodeKey], ...]]:
+        return dict(self.annotation_values)
+
+    def annotation(self, key: str) -> tuple[tuple[AnnotationValue, NodeKey], ...] | None:
+        for name, values in self.annotation_values:
+            if name == key:
+                return values
+        return None
+
+    @property
+    def http(self) -> Http | None:
+        return None if self.http_fields is None else Http._make(self.http_fields)
+
+    def node_samples(self) -> list[NodeSample]:
+        return [NodeSample._make(node) for node in self.nodes]
+
+    def edge_samples(self) -> list[EdgeSample]:
+        return [EdgeSample._make(edge) for edge in self.edges]
 
 
 def outcome(entity: Entity) -> int:
@@ -116,123 +135,153 @@ def client_of(node: NodeKey) -> NodeKey:
 
 
 def analyse(trace_id: str, documents: list[Document]) -> Analysis:
+    """Runs once per changed trace, for every trace: written for speed over elegance."""
+    parts = [(document.is_segment, document.entities()) for document in documents]
     segments: list[Entity] = []
     subsegments: list[Entity] = []
-    for document in documents:
-        if document.is_segment:
-            segments.append(document.entities[0])
-            subsegments.extend(document.entities[1:])
+    for is_segment, entities in parts:
+        if is_segment:
+            segments.append(entities[0])
+            subsegments.extend(entities[1:])
         else:
-            subsegments.extend(document.entities)
-    owner = owners(segments, documents)
-    by_id = {sub.id: sub for sub in subsegments}
+            subsegments.extend(entities)
+    owner = owners(parts)
+    node_of = {segment.id: node_of_segment(segment) for segment in segments}
+    calls = {sub.id: sub for sub in subsegments}
     called = {segment.parent_id for segment in segments if segment.parent_id}
+    nodes: list[Packed] = []
+    edges: list[Packed] = []
+    services: dict[NodeKey, None] = {}  # an ordered set
+    annotations: dict[str, list[tuple[AnnotationValue, NodeKey]]] = {}
+    users: list[tuple[str, NodeKey]] = []
+    inferred: list[tuple[Packed, NodeKey]] = []
+    resources: tuple[dict[str, None], ...] = ({}, {}, {})  # instances, zones, ARNs
+    fault = error = throttle = partial = False
 
-    everything = segments or subsegments
-    start = min(entity.start for entity in everything)
-    end = max(entity.end if entity.end is not None else entity.start for entity in everything)
-    roots = [segment for segment in segments if segment.parent_id is None]
-    root = min(roots or segments, key=lambda s: s.start) if segments else None
-    analysis = Analysis(
-        trace_id=trace_id,
-        start=start,
-        end=end,
-        response_time=root.duration if root else 0.0,
-        http=root.http if root else None,
-        entry_point=node_of_segment(root) if root else None,
-        has_fault=False,
-        has_error=False,
-        has_throttle=False,
-        partial=any(e.in_progress for e in everything) or not roots,
-    )
     for segment in segments:
-        _add_segment(analysis, segment, by_id, owner)
-    for sub in subsegments:
-        parent = owner.get(sub.id)
-        if parent is None:
-            analysis.partial = True  # its segment has not arrived (yet)
+        node = node_of[segment.id]
+        services[node] = None
+        fault |= segment.fault
+        error |= segment.error
+        throttle |= segment.throttle
+        if segment.annotations:
+            _annotate(annotations, segment.annotations, node)
+        if segment.user:
+            users.append((segment.user, node))
+        if segment.instance_id or segment.availability_zone or segment.resource_arn:
+            _note_resources(resources, segment)
+        if segment.end is None:
+            partial = True
             continue
-        _add_flags(analysis, sub)
-        _add_annotations(analysis, sub, node_of_segment(parent))
-        if sub.is_remote and sub.id not in called and not sub.in_progress:
+        result, took = outcome(segment), segment.duration
+        if segment.parent_id is None:  # entered from outside: a client called it
+            nodes.append((node, result, took, segment.start, True, True))
+            client = client_of(node)
+            services[client] = None
+            edges.append((client, node, result, took, segment.start))
+            continue
+        nodes.append((node, result, took, segment.start, False, True))
+        call = calls.get(segment.parent_id)
+        caller = owner.get(segment.parent_id)
+        if call is None or caller is None:
+            partial = True  # the caller's document has not arrived (yet)
+            continue
+        if call.end is not None:  # the caller's view of the call, as X-Ray reports edges
+            result, took = outcome(call), call.duration
+        edges.append((node_of[caller.id], node, result, took, call.start))
+
+    for sub in subsegments:
+        holder = owner.get(sub.id)
+        if holder is None:
+            partial = True  # its segment has not arrived (yet)
+            continue
+        fault |= sub.fault
+        error |= sub.error
+        throttle |= sub.throttle
+        if sub.annotations:
+            _annotate(annotations, sub.annotations, node_of[holder.id])
+        if sub.end is None:
+            partial = True
+        elif sub.is_remote and sub.id not in called:
             target = node_of_remote(sub)
             result, took = outcome(sub), sub.duration
-            analysis.services[target] = None
-            analysis.inferred.append((sub, target))
-            analysis.nodes.append(NodeSample(target, result, took, sub.start, False, False))
-            source = node_of_segment(parent)
-            analysis.edges.append(EdgeSample(source, target, result, took, sub.start))
-    return analysis
+            services[target] = None
+            inferred.append((pack_entity(sub), target))
+            nodes.append((target, result, took, sub.start, False, False))
+            edges.append((node_of[holder.id], target, result, took, sub.start))
+
+    everything = segments or subsegments
+    roots = [segment for segment in segments if segment.parent_id is None]
+    root = min(roots or segments, key=_start) if segments else None
+    instance_ids, zones, arns = resources
+    return Analysis(
+        trace_id=trace_id,
+        epoch=int(trace_id[2:10], 16),
+        start=min(entity.start for entity in everything),
+        end=max(entity.start if entity.end is None else entity.end for entity in everything),
+        response_time=root.duration if root else 0.0,
+        http_fields=tuple(root.http) if root and root.http else None,
+        entry_point=node_of[root.id] if root else None,
+        has_fault=fault,
+        has_error=error,
+        has_throttle=throttle,
+        partial=partial or not roots,
+        nodes=tuple(nodes),
+        edges=tuple(edges),
+        services=tuple(services),
+        service_names=tuple({name: None for name, _ in services}),
+        annotation_values=tuple((key, tuple(values)) for key, values in annotations.items()),
+        users=tuple(users),
+        inferred=tuple(inferred),
+        instance_ids=tuple(instance_ids),
+        availability_zones=tuple(zones),
+        resource_arns=tuple(arns),
+    )
 
 
-def _add_segment(
-    analysis: Analysis, segment: Entity, by_id: dict[str, Entity], owner: dict[str, Entity]
+def _start(entity: Entity) -> float:
+    return entity.start
+
+
+def _annotate(
+    annotations: dict[str, list[tuple[AnnotationValue, NodeKey]]],
+    values: dict[str, AnnotationValue],
+    node: NodeKey,
 ) -> None:
-    node = node_of_segment(segment)
-    analysis.services[node] = None
-    _add_flags(analysis, segment)
-    _add_annotations(analysis, segment, node)
-    if segment.user:
-        analysis.users.append((segment.user, node))
-    for value, seen in (
-        (segment.instance_id, analysis.instance_ids),
-        (segment.availability_zone, analysis.availability_zones),
-        (segment.resource_arn, analysis.resource_arns),
+    for key, value in values.items():
+        annotations.setdefault(key, []).append((value, node))
+
+
+def _note_resources(resources: tuple[dict[str, None], ...], segment: Entity) -> None:
+    for value, seen in zip(
+        (segment.instance_id, segment.availability_zone, segment.resource_arn),
+        resources,
+        strict=True,
     ):
         if value:
             seen[value] = None
-    if segment.in_progress:
-        return
-    result, took = outcome(segment), segment.duration
-    is_root = segment.parent_id is None
-    analysis.nodes.append(NodeSample(node, result, took, segment.start, is_root, True))
-    if is_root:
-        analysis.services[client_of(node)] = None
-        analysis.edges.append(EdgeSample(client_of(node), node, result, took, segment.start))
-        return
-    assert segment.parent_id is not None
-    call = by_id.get(segment.parent_id)
-    caller = owner.get(segment.parent_id)
-    if call is None or caller is None:
-        analysis.partial = True  # the caller's document has not arrived (yet)
-        return
-    if not call.in_progress:  # the caller's view of the call, as X-Ray reports edges
-        result, took = outcome(call), call.duration
-    analysis.edges.append(EdgeSample(node_of_segment(caller), node, result, took, call.start))
 
 
-def _add_flags(analysis: Analysis, entity: Entity) -> None:
-    analysis.has_fault |= entity.fault
-    analysis.has_error |= entity.error
-    analysis.has_throttle |= entity.throttle
-
-
-def _add_annotations(analysis: Analysis, entity: Entity, node: NodeKey) -> None:
-    if entity.annotations:
-        for key, value in entity.annotations.items():
-            analysis.annotations.setdefault(key, []).append((value, node))
-
-
-def owners(segments: list[Entity], documents: list[Document]) -> dict[str, Entity]:
-    """The segment each subsegment belongs to. Independent subsegments name only their
-    parent, which may itself be a subsegment sent on its own, so chains are followed."""
-    segment_by_id = {segment.id: segment for segment in segments}
+def owners(parts: list[tuple[bool, list[Entity]]]) -> dict[str, Entity]:
+    """The segment each subsegment belongs to, from (is segment, entities) per document.
+    Independent subsegments name only their parent, which may itself be a subsegment sent
+    on its own, so chains are followed."""
+    segment_by_id = {entities[0].id: entities[0] for is_segment, entities in parts if is_segment}
     owner: dict[str, Entity] = {}
-    for document in documents:
-        if document.is_segment:
-            segment = document.entities[0]
-            for sub in document.entities[1:]:
-                owner[sub.id] = segment
-    unresolved = [document for document in documents if not document.is_segment]
+    for is_segment, entities in parts:
+        if is_segment:
+            for sub in entities[1:]:
+                owner[sub.id] = entities[0]
+    unresolved = [entities for is_segment, entities in parts if not is_segment]
     while unresolved:
-        still: list[Document] = []
-        for document in unresolved:
-            parent_id = document.entities[0].parent_id or ""
+        still: list[list[Entity]] = []
+        for entities in unresolved:
+            parent_id = entities[0].parent_id or ""
             found = segment_by_id.get(parent_id) or owner.get(parent_id)
             if found is None:
-                still.append(document)
+                still.append(entities)
                 continue
-            for sub in document.entities:
+            for sub in entities:
                 owner[sub.id] = found
         if len(still) == len(unresolved):
             break  # the rest hang below documents that have not arrived

@@ -13,7 +13,7 @@ import math
 import time
 from collections import Counter
 from collections.abc import Callable
-from operator import itemgetter
+from operator import attrgetter
 from typing import Any
 
 from starlette.requests import Request
@@ -38,6 +38,7 @@ MAX_STATISTICS_DOCUMENTS = 25
 MAX_REQUEST_BYTES = 8 * 1024 * 1024
 TIME_RANGE_TYPES = ("TraceId", "Event", "Service")
 DEFAULT_GROUP = "Default"
+NEWEST_FIRST = attrgetter("start", "trace_id")  # with heapq.nlargest
 
 Handler = Callable[[Body], dict[str, Any]]
 
@@ -148,35 +149,37 @@ class XRayApi:
     def get_trace_summaries(self, body: Body) -> dict[str, Any]:
         start, end = _time_range(body)
         mode = body.string("TimeRangeType", TIME_RANGE_TYPES) or "TraceId"
+        expression = body.string("FilterExpression") or ""
         try:
-            matches = compile_filter(body.string("FilterExpression") or "")
+            matches = compile_filter(expression) if expression.strip() else None
         except FilterError as exc:
             raise invalid(str(exc)) from None
         cursor = decode_token(body.string("NextToken"), 2)
-        after = (float(cursor[0]), str(cursor[1])) if cursor else None
-        first_second = math.floor(start)
-        scanned = 0
-        found: list[tuple[tuple[float, str], Trace]] = []
-        for trace in self.store.traces():
-            analysis = trace.analysis()
-            if mode == "TraceId":
-                inside = first_second <= trace.epoch < end
-            else:
-                inside = analysis.start < end and analysis.end >= start
-            if not inside:
-                continue
-            scanned += 1
-            key = (analysis.start, trace.id)
-            if (after is None or key < after) and matches(analysis):
-                found.append((key, trace))
-        page = heapq.nlargest(PAGE_SIZE + 1, found, key=itemgetter(0))
+        # Comprehensions, not one loop: with 100,000 traces the per-trace overhead is the cost.
+        analyses = self.store.analyses()
+        if mode == "TraceId":
+            first_second = math.floor(start)
+            inside = [a for a in analyses if first_second <= a.epoch < end]
+        else:
+            inside = [a for a in analyses if a.start < end and a.end >= start]
+        scanned = len(inside)
+        if cursor is not None:
+            after = (float(cursor[0]), str(cursor[1]))
+            inside = [a for a in inside if (a.start, a.trace_id) < after]
+        found = [a for a in inside if matches(a)] if matches else inside
+        page = heapq.nlargest(PAGE_SIZE + 1, found, key=NEWEST_FIRST)
+        summaries = []
+        for analysis in page[:PAGE_SIZE]:
+            trace = self.store.get(analysis.trace_id)
+            if trace is not None:
+                summaries.append(trace_summary(trace))
         result: dict[str, Any] = {
-            "TraceSummaries": [trace_summary(trace) for _, trace in page[:PAGE_SIZE]],
+            "TraceSummaries": summaries,
             "ApproximateTime": float(math.floor(time.time())),
             "TracesProcessedCount": scanned,
         }
         if len(page) > PAGE_SIZE:
-            result["NextToken"] = encode_token(list(page[PAGE_SIZE - 1][0]))
+            result["NextToken"] = encode_token(list(NEWEST_FIRST(page[PAGE_SIZE - 1])))
         return result
 
     def _traces(self, ids: list[str]) -> dict[str, Trace]:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import gc
 import logging
 import signal
 import socket
@@ -30,6 +31,18 @@ from .web import MissingPageFiles, Web, load_page_files
 log = logging.getLogger(__name__)
 
 HOUSEKEEPING_SECONDS = 1.0
+# Changed traces are analysed in the background in chunks of about 5 ms, so that intake
+# always gets its turn; a trace's documents arrive together, so a change waits a moment.
+ANALYSIS_SECONDS = 0.1
+ANALYSIS_CHUNK = 200
+SETTLE_SECONDS = 0.25
+EVICTION_CHUNK = 1000
+# The store keeps its records untracked by the garbage collector (see documents.py), all but
+# two objects a trace. The full collection, which walks those, runs on this schedule rather
+# than whenever the heap has grown a quarter: with a large store at full intake that was
+# several stalls a second.
+FULL_COLLECTION_SECONDS = 60.0
+AUTOMATIC_FULL_COLLECTIONS_OFF = 1_000_000_000
 ALL_METHODS = ["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"]
 
 
@@ -60,6 +73,7 @@ def run(settings: Settings) -> int:
         )
         return 1
     daemon = Daemon(settings, Sampling(rules), files)
+    _tune_garbage_collection()
     with asyncio.Runner(loop_factory=_loop_factory()) as runner:
         runner.run(daemon.serve(udp, tcp))
     return 0
@@ -96,7 +110,10 @@ class Daemon:
             await self.upstream.start()
         self.intake = UdpIntake(udp, self.ingestor, self.upstream)
         self.intake.start(asyncio.get_running_loop())
-        housekeeping = asyncio.create_task(self._housekeeping(), name="housekeeping")
+        tasks = [
+            asyncio.create_task(self._housekeeping(), name="housekeeping"),
+            asyncio.create_task(self._analysis(), name="analysis"),
+        ]
         server = uvicorn.Server(
             uvicorn.Config(
                 self.app(),
@@ -122,22 +139,36 @@ class Daemon:
         try:
             await server.serve(sockets=[tcp])
         finally:
-            housekeeping.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await housekeeping
+            for task in tasks:
+                task.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await task
             self.intake.close()
             if self.upstream is not None:
                 await self.upstream.close()
             log.info("stopped")
 
     async def _housekeeping(self) -> None:
+        last_full_collection = time.monotonic()
         while True:
             await asyncio.sleep(HOUSEKEEPING_SECONDS)
             try:
-                self.store.expire()
-                self.store.flush()
+                while self.store.expire(EVICTION_CHUNK) == EVICTION_CHUNK:
+                    await asyncio.sleep(0)  # intake and queries go on between chunks
+                if time.monotonic() - last_full_collection >= FULL_COLLECTION_SECONDS:
+                    gc.collect()
+                    last_full_collection = time.monotonic()
             except Exception:  # a bug here must not stop the daemon: log it, keep going
                 log.exception("housekeeping failed")
+
+    async def _analysis(self) -> None:
+        while True:
+            await asyncio.sleep(ANALYSIS_SECONDS)
+            try:
+                while self.store.flush(ANALYSIS_CHUNK, SETTLE_SECONDS) == ANALYSIS_CHUNK:
+                    await asyncio.sleep(0)
+            except Exception:
+                log.exception("analysing traces failed")
 
     def status(self) -> dict[str, Any]:
         counters = self.ingestor.counters
@@ -171,6 +202,13 @@ class Daemon:
                 else None
             ),
         }
+
+
+def _tune_garbage_collection() -> None:
+    gc.collect()
+    gc.freeze()  # what start-up loaded lives as long as the process: never look at it again
+    young, middle, _ = gc.get_threshold()
+    gc.set_threshold(young, middle, AUTOMATIC_FULL_COLLECTIONS_OFF)
 
 
 def _bind_tcp(host: str, port: int) -> socket.socket:

@@ -1,16 +1,30 @@
 """Segment documents as X-Ray defines them: validated, then reduced to what the map needs.
 
-A parsed document keeps its raw JSON (BatchGetTraces hands it back verbatim) and a flat list
-of small `Entity` records, one per segment or subsegment in it. The parsed dict itself is
-dropped: a 1 KB document costs several KB as Python objects, and the store keeps 100,000s.
+A parsed document keeps its raw JSON (BatchGetTraces hands it back verbatim) and one small
+record per segment or subsegment in it; the parsed dict itself is dropped (a 1 KB document
+costs several KB as Python objects, and the store keeps 100,000s).
+
+The records are kept packed: plain tuples of plain values, laid out as `Entity`, unpacked
+into `Entity` when read. The cyclic garbage collector stops tracking such tuples after one
+look (it never stops tracking named tuples, or tuples holding a dict): kept as objects,
+100,000 documents are a million tracked objects and each full collection would stall intake
+for most of a second.
 """
 
 from __future__ import annotations
 
 import json
+import math
 import re
-from dataclasses import dataclass
-from typing import Any
+from collections.abc import Callable
+from typing import Any, NamedTuple
+
+fast_loads: Callable[[bytes], Any]
+try:
+    # Parsing is the largest cost of intake, and orjson parses these documents twice as fast.
+    from orjson import loads as fast_loads
+except ImportError:  # the xray-local extra installs it; the standard library still works
+    fast_loads = json.loads
 
 TRACE_ID = re.compile(r"1-[0-9a-f]{8}-[0-9a-f]{24}\Z")
 ENTITY_ID = re.compile(r"[0-9a-f]{16}\Z")
@@ -20,6 +34,9 @@ MAX_DEPTH = 64
 MAX_ENTITIES_PER_DOCUMENT = 10_000
 # Namespaces whose subsegments are calls to something else: a downstream node on the map.
 REMOTE_NAMESPACES = ("remote", "aws")
+NUMBER_TYPES = (int, float)  # `type(x) in`: unlike isinstance, leaves booleans out
+
+Packed = tuple[Any, ...]
 
 
 class InvalidDocument(ValueError):
@@ -31,8 +48,7 @@ class InvalidDocument(ValueError):
         self.entity_id = entity_id
 
 
-@dataclass(slots=True)
-class Http:
+class Http(NamedTuple):
     method: str | None = None
     url: str | None = None
     status: int | None = None
@@ -40,8 +56,7 @@ class Http:
     client_ip: str | None = None
 
 
-@dataclass(slots=True)
-class Entity:
+class Entity(NamedTuple):
     """One segment or subsegment, reduced to the fields the map, summaries and filters use."""
 
     id: str
@@ -78,34 +93,65 @@ class Entity:
         return 0.0 if self.end is None else max(self.end - self.start, 0.0)
 
 
-@dataclass(slots=True)
-class Document:
-    """One segment or independent subsegment document as received."""
+_new = tuple.__new__
+END_FIELD = Entity._fields.index("end")
+HTTP_FIELD = Entity._fields.index("http")
+ANNOTATIONS_FIELD = Entity._fields.index("annotations")
+
+
+class Document(NamedTuple):
+    """One segment or independent subsegment document as received. `tuple(document)` is
+    what the store keeps: every part of it is plain."""
 
     trace_id: str
     id: str
     is_segment: bool
     raw: bytes
-    entities: list[Entity]
+    packed: tuple[Packed, ...]  # its entities, the document's own first
 
     @property
     def root(self) -> Entity:
-        return self.entities[0]
+        return unpack_entity(self.packed[0])
 
     @property
     def in_progress(self) -> bool:
-        return self.entities[0].end is None
+        return self.packed[0][END_FIELD] is None
+
+    def entities(self) -> list[Entity]:
+        return [unpack_entity(packed) for packed in self.packed]
 
 
-def parse_document(raw: bytes) -> Document:
+def pack_entity(entity: Entity) -> Packed:
+    values: list[Any] = list(entity)
+    if entity.http is not None:
+        values[HTTP_FIELD] = tuple(entity.http)
+    if entity.annotations is not None:
+        values[ANNOTATIONS_FIELD] = tuple(entity.annotations.items())
+    return tuple(values)
+
+
+def unpack_entity(packed: Packed) -> Entity:
+    # tuple.__new__ is what Entity._make calls, less its checks: this runs for every
+    # entity of every trace analysed, and packed tuples come only from this module.
+    if packed[HTTP_FIELD] is None and packed[ANNOTATIONS_FIELD] is None:
+        return _new(Entity, packed)
+    values = list(packed)
+    if values[HTTP_FIELD] is not None:
+        values[HTTP_FIELD] = _new(Http, values[HTTP_FIELD])
+    if values[ANNOTATIONS_FIELD] is not None:
+        values[ANNOTATIONS_FIELD] = dict(values[ANNOTATIONS_FIELD])
+    return _new(Entity, values)
+
+
+def parse_document(raw: bytes, loads: Callable[[bytes], Any] = fast_loads) -> Document:
     """Validate one segment document (JSON text) and reduce it, or raise InvalidDocument."""
     try:
-        body = json.loads(raw)
+        body = loads(raw)
     except RecursionError:
         raise InvalidDocument("bad_json", "the document nests too deeply") from None
     except ValueError as exc:  # UnicodeDecodeError is a ValueError too
         raise InvalidDocument("bad_json", f"the document is not valid JSON: {exc}") from None
-    if not isinstance(body, dict):
+    if type(body) is not dict:
         raise InvalidDocument("not_object", "the document is not a JSON object")
     try:
         return reduce_document(body, raw)
@@ -117,147 +163,158 @@ def parse_document(raw: bytes) -> Document:
 def reduce_document(body: dict[str, Any], raw: bytes) -> Document:
     is_segment = body.get("type", "segment") != "subsegment"
     trace_id = body.get("trace_id")
-    if not isinstance(trace_id, str) or not TRACE_ID.match(trace_id):
+    if type(trace_id) is not str or not TRACE_ID.match(trace_id):
         raise InvalidDocument(
             "invalid_segment",
             f"trace_id {trace_id!r} is not an X-Ray trace id (1-<8 hex>-<24 hex>)",
-            _id_of(body),
         )
-    if not is_segment and not _is_entity_id(body.get("parent_id")):
+    parent_id = body.get("parent_id")
+    if not is_segment and (type(parent_id) is not str or not ENTITY_ID.match(parent_id)):
         raise InvalidDocument(
             "invalid_segment",
             "an independent subsegment (type: subsegment) needs a 16-hex-digit parent_id",
-            _id_of(body),
         )
-    entities: list[Entity] = []
-    root_id = _entity_id(body, "document")
-    segment_id = root_id if is_segment else None
+    root = _entity(body, "", is_segment, parent_id, None)
+    packed = [root]
+    segment_id = root[0] if is_segment else None
     # (dict, parent id, depth, path for messages); iterative so depth cannot overflow.
-    pending: list[tuple[Any, Any, int, str]] = [(body, body.get("parent_id"), 0, "")]
+    pending: list[tuple[Any, str, int, str]] = []
+    _queue_children(body, root[0], 1, "", pending)
     while pending:
-        node, parent_id, depth, path = pending.pop()
-        if not isinstance(node, dict):
-            raise InvalidDocument("invalid_segment", f"{path or 'document'} is not an object")
+        node, holder, depth, path = pending.pop()
+        if type(node) is not dict:
+            raise InvalidDocument("invalid_segment", f"{path.rstrip('.')} is not an object")
         if depth > MAX_DEPTH:
             raise InvalidDocument("invalid_segment", f"subsegments nest deeper than {MAX_DEPTH}")
-        entity = _entity(node, path, is_segment and depth == 0, parent_id, segment_id)
-        entities.append(entity)
-        if len(entities) > MAX_ENTITIES_PER_DOCUMENT:
+        entity = _entity(node, path, False, holder, segment_id)
+        packed.append(entity)
+        if len(packed) > MAX_ENTITIES_PER_DOCUMENT:
             raise InvalidDocument(
                 "invalid_segment", f"more than {MAX_ENTITIES_PER_DOCUMENT} subsegments"
             )
-        children = node.get("subsegments")
-        if children is None:
-            continue
-        if not isinstance(children, list):
-            raise InvalidDocument(
-                "invalid_segment", f"{path or 'document'}.subsegments is not a list"
-            )
-        for index in range(len(children) - 1, -1, -1):
-            child_path = f"{path}subsegments[{index}]."
-            pending.append((children[index], entity.id, depth + 1, child_path))
-    return Document(trace_id, root_id, is_segment, raw, entities)
+        _queue_children(node, entity[0], depth + 1, path, pending)
+    return Document(trace_id, root[0], is_segment, raw, tuple(packed))
+
+
+def _queue_children(
+    node: dict[str, Any], holder: str, depth: int, path: str, pending: list[Any]
+) -> None:
+    children = node.get("subsegments")
+    if children is None:
+        return
+    if type(children) is not list:
+        raise InvalidDocument(
+            "invalid_segment", f"{path.rstrip('.') or 'document'}.subsegments is not a list"
+        )
+    for index in range(len(children) - 1, -1, -1):
+        pending.append((children[index], holder, depth, f"{path}subsegments[{index}]."))
 
 
 def _entity(
     node: dict[str, Any], path: str, is_segment: bool, parent_id: Any, segment_id: str | None
-) -> Entity:
-    where = path.rstrip(".") or "document"
-    entity_id = _entity_id(node, where)
-    name = node.get("name")
-    if not isinstance(name, str) or not name or len(name) > MAX_NAME_CHARS:
+) -> Packed:
+    """The entity `node` describes, packed in Entity's field order."""
+    get = node.get
+    entity_id = get("id")
+    if type(entity_id) is not str or not ENTITY_ID.match(entity_id):
         raise InvalidDocument(
-            "invalid_segment", f"{where}: name must be a string of 1 to {MAX_NAME_CHARS} characters"
+            "invalid_segment", f"{_where(path)}: id must be 16 hexadecimal digits"
         )
-    start = node.get("start_time")
-    if not isinstance(start, int | float) or isinstance(start, bool):
-        raise InvalidDocument("invalid_segment", f"{where}: start_time must be a number")
-    end = node.get("end_time")
+    name = get("name")
+    if type(name) is not str or not 0 < len(name) <= MAX_NAME_CHARS:
+        raise InvalidDocument(
+            "invalid_segment",
+            f"{_where(path)}: name must be a string of 1 to {MAX_NAME_CHARS} characters",
+        )
+    start: Any = get("start_time")
+    if type(start) not in NUMBER_TYPES or not math.isfinite(start):
+        raise InvalidDocument("invalid_segment", f"{_where(path)}: start_time must be a number")
+    end = get("end_time")
+    in_progress = get("in_progress") is True
     if end is None:
-        if node.get("in_progress") is not True:
+        if not in_progress:
             raise InvalidDocument(
-                "invalid_segment", f"{where}: needs end_time, or in_progress: true"
+                "invalid_segment", f"{_where(path)}: needs end_time, or in_progress: true"
             )
-    elif not _is_number(end):
-        raise InvalidDocument("invalid_segment", f"{where}: end_time must be a number")
-    elif node.get("in_progress") is True:
-        end = None
-    entity = Entity(
-        id=entity_id,
-        name=name,
-        is_segment=is_segment,
-        parent_id=parent_id if isinstance(parent_id, str) else None,
-        start=float(start),
-        end=None if end is None else float(end),
-        error=node.get("error") is True,
-        fault=node.get("fault") is True,
-        throttle=node.get("throttle") is True,
-        namespace=_str(node.get("namespace")),
-        sql=isinstance(node.get("sql"), dict),
-        origin=_str(node.get("origin")) if is_segment else None,
-        http=_http(node.get("http")),
-        annotations=_annotations(node.get("annotations")),
-        segment_id=None if is_segment else segment_id,
-    )
+    elif type(end) not in NUMBER_TYPES or not math.isfinite(end):
+        raise InvalidDocument("invalid_segment", f"{_where(path)}: end_time must be a number")
+    else:
+        end = None if in_progress else float(end)
+    http = get("http")
+    annotations = get("annotations")
+    namespace = get("namespace")
     if is_segment:
-        entity.user = _str(node.get("user"))
-        entity.resource_arn = _str(node.get("resource_arn"))
-        aws = node.get("aws")
-        ec2 = aws.get("ec2") if isinstance(aws, dict) else None
-        if isinstance(ec2, dict):
-            entity.instance_id = _str(ec2.get("instance_id"))
-            entity.availability_zone = _str(ec2.get("availability_zone"))
-    return entity
+        aws = get("aws")
+        ec2 = aws.get("ec2") if type(aws) is dict else None
+        ec2 = ec2 if type(ec2) is dict else {}
+        origin, user = _str(get("origin")), _str(get("user"))
+        instance_id, zone = _str(ec2.get("instance_id")), _str(ec2.get("availability_zone"))
+        arn = _str(get("resource_arn"))
+    else:
+        origin = user = instance_id = zone = arn = None
+    return (
+        entity_id,
+        name,
+        is_segment,
+        parent_id if type(parent_id) is str else None,
+        float(start),
+        end,
+        get("error") is True,
+        get("fault") is True,
+        get("throttle") is True,
+        namespace if type(namespace) is str else None,
+        type(get("sql")) is dict,
+        origin,
+        _http(http) if http is not None else None,
+        _annotations(annotations) if annotations else None,
+        user,
+        instance_id,
+        zone,
+        arn,
+        segment_id,
+    )
 
 
-def _entity_id(node: dict[str, Any], where: str) -> str:
-    entity_id = node.get("id")
-    if not _is_entity_id(entity_id):
-        raise InvalidDocument("invalid_segment", f"{where}: id must be 16 hexadecimal digits")
-    return str(entity_id)
+def _where(path: str) -> str:
+    return path.rstrip(".") or "document"
 
 
 def _id_of(body: dict[str, Any]) -> str | None:
     value = body.get("id")
-    return value if isinstance(value, str) else None
-
-
-def _is_entity_id(value: Any) -> bool:
-    return isinstance(value, str) and ENTITY_ID.match(value) is not None
-
-
-def _is_number(value: Any) -> bool:
-    return isinstance(value, int | float) and not isinstance(value, bool)
+    return value if type(value) is str else None
 
 
 def _str(value: Any) -> str | None:
-    return value if isinstance(value, str) else None
+    return value if type(value) is str else None
 
 
-def _http(value: Any) -> Http | None:
-    if not isinstance(value, dict):
+def _http(value: Any) -> Packed | None:
+    """The http section, packed as Http."""
+    if type(value) is not dict:
         return None
     request = value.get("request")
     response = value.get("response")
-    request = request if isinstance(request, dict) else {}
-    response = response if isinstance(response, dict) else {}
+    request = request if type(request) is dict else {}
+    response = response if type(response) is dict else {}
     status = response.get("status")
-    return Http(
-        method=_str(request.get("method")),
-        url=_str(request.get("url")),
-        status=status if isinstance(status, int) and not isinstance(status, bool) else None,
-        user_agent=_str(request.get("user_agent")),
-        client_ip=_str(request.get("client_ip")),
+    return (
+        _str(request.get("method")),
+        _str(request.get("url")),
+        status if type(status) is int else None,
+        _str(request.get("user_agent")),
+        _str(request.get("client_ip")),
     )
 
 
-def _annotations(value: Any) -> dict[str, str | float | bool] | None:
-    if not isinstance(value, dict) or not value:
+def _annotations(value: Any) -> tuple[tuple[str, str | float | bool], ...] | None:
+    """The annotations with a valid value type, packed as (key, value) pairs."""
+    if type(value) is not dict:
         return None
-    kept: dict[str, str | float | bool] = {}
+    kept = []
     for key, item in value.items():
-        if isinstance(item, bool | str):
-            kept[key] = item
-        elif isinstance(item, int | float):
-            kept[key] = float(item)
-    return kept or None
+        kind = type(item)
+        if kind is str or kind is bool:
+            kept.append((key, item))
+        elif kind in NUMBER_TYPES:
+            kept.append((key, float(item)))
+    return tuple(kept) or None

@@ -149,18 +149,14 @@ class _Parser:
         while self.token.upper in ("OR", "||"):
             self.take()
             parts.append(self.conjunction())
-        if len(parts) == 1:
-            return parts[0]
-        return lambda analysis: any(part(analysis) for part in parts)
+        return _any(parts)
 
     def conjunction(self) -> Predicate:
         parts = [self.negation()]
         while self.token.upper in ("AND", "&&"):
             self.take()
             parts.append(self.negation())
-        if len(parts) == 1:
-            return parts[0]
-        return lambda analysis: all(part(analysis) for part in parts)
+        return _all(parts)
 
     def negation(self) -> Predicate:
         if self.token.text == "!" or self.token.upper == "NOT":
@@ -258,7 +254,7 @@ class _Parser:
         if not key:
             raise FilterError("expected an annotation key after 'annotation.'", token.position)
         if self.token.text not in NUMBER_OPS and self.token.upper not in STRING_OPS:
-            return lambda analysis: key in analysis.annotations
+            return lambda analysis: analysis.annotation(key) is not None
         op_token = self.take()
         value = self.literal(("string", "number", "boolean"), f"annotation.{key}")
         table = STRING_OPS if isinstance(value, str) else NUMBER_OPS
@@ -270,10 +266,10 @@ class _Parser:
         kind = type(value)
 
         def predicate(analysis: Analysis) -> bool:
-            values = analysis.annotations.get(key)
-            if not values:
-                return False
-            return any(type(actual) is kind and compare(actual, value) for actual, _ in values)
+            for actual, _ in analysis.annotation(key) or ():
+                if type(actual) is kind and compare(actual, value):
+                    return True
+            return False
 
         return predicate
 
@@ -320,13 +316,36 @@ class _Parser:
 
 
 def _named(name: str | None, kind: str | None) -> Predicate:
+    if name is not None and kind is not None:
+        return lambda analysis: (name, kind) in analysis.services
+    if name is not None:
+        return lambda analysis: name in analysis.service_names
+
     def predicate(analysis: Analysis) -> bool:
-        return any(
-            (name is None or node_name == name) and (kind is None or node_type == kind)
-            for node_name, node_type in analysis.services
-        )
+        for node_name, node_type in analysis.services:
+            if (name is None or node_name == name) and (kind is None or node_type == kind):
+                return True
+        return False
 
     return predicate
+
+
+def _any(parts: list[Predicate]) -> Predicate:
+    if len(parts) == 1:
+        return parts[0]
+    if len(parts) == 2:
+        first, second = parts
+        return lambda analysis: first(analysis) or second(analysis)
+    return lambda analysis: any(part(analysis) for part in parts)
+
+
+def _all(parts: list[Predicate]) -> Predicate:
+    if len(parts) == 1:
+        return parts[0]
+    if len(parts) == 2:
+        first, second = parts
+        return lambda analysis: first(analysis) and second(analysis)
+    return lambda analysis: all(part(analysis) for part in parts)
 
 
 def _found(token: Token) -> str:

@@ -19,21 +19,20 @@ from .analysis import (
     OK,
     THROTTLE,
     Analysis,
-    EdgeSample,
     NodeKey,
-    NodeSample,
 )
-
-# Response times are kept to three significant digits (and whole milliseconds at least), so
-# a histogram has a bounded number of buckets however many requests it counts.
-SIGNIFICANT_DIGITS = 3
 
 
 def histogram_value(seconds: float) -> float:
-    if seconds <= 0.001:
-        return 0.001 if seconds > 0 else 0.0
-    digits = SIGNIFICANT_DIGITS - 1 - math.floor(math.log10(seconds))
-    return round(seconds, max(min(digits, 3), -6))
+    """Three significant digits at most, to the millisecond: a histogram then has a bounded
+    number of buckets however many requests it counts."""
+    if seconds < 1:
+        return round(seconds, 3) if seconds >= 0.001 else (0.001 if seconds > 0 else 0.0)
+    if seconds < 10:
+        return round(seconds, 2)
+    if seconds < 100:
+        return round(seconds, 1)
+    return float(round(seconds, 3 - len(str(int(seconds)))))
 
 
 @dataclass(slots=True)
@@ -117,34 +116,30 @@ class Graph:
     edges: dict[tuple[NodeKey, NodeKey], EdgeStats] = field(default_factory=dict)
 
     def add(self, analysis: Analysis, sign: int = 1, when: float | None = None) -> None:
-        """Count (or with sign=-1 uncount) a trace's calls; `when` overrides their times."""
-        for node in analysis.nodes:
-            self._add_node(node, sign, node.start if when is None else when)
-        for edge in analysis.edges:
-            self._add_edge(edge, sign, edge.start if when is None else when)
+        """Count (or with sign=-1 uncount) a trace's calls; `when` overrides their times.
 
-    def _add_node(self, sample: NodeSample, sign: int, when: float) -> None:
-        entry = self.nodes.get(sample.node)
-        if entry is None:
-            entry = self.nodes[sample.node] = NodeStats()
-        entry.stats.add(sample.outcome, sample.response_time, sign)
-        entry.roots += sign * sample.root
-        entry.active += sign * sample.active
-        entry.first = min(entry.first, when)
-        entry.last = max(entry.last, when)
-        if entry.stats.total <= 0:
-            del self.nodes[sample.node]
-
-    def _add_edge(self, sample: EdgeSample, sign: int, when: float) -> None:
-        key = (sample.source, sample.target)
-        entry = self.edges.get(key)
-        if entry is None:
-            entry = self.edges[key] = EdgeStats()
-        entry.stats.add(sample.outcome, sample.response_time, sign)
-        entry.first = min(entry.first, when)
-        entry.last = max(entry.last, when)
-        if entry.stats.total <= 0:
-            del self.edges[key]
+        The calls are plain tuples laid out as analysis.NodeSample and EdgeSample."""
+        nodes = self.nodes
+        for node, outcome, took, start, root, active in analysis.nodes:
+            entry = nodes.get(node)
+            if entry is None:
+                entry = nodes[node] = NodeStats()
+            entry.stats.add(outcome, took, sign)
+            entry.roots += sign * root
+            entry.active += sign * active
+            _extend(entry, start if when is None else when)
+            if entry.stats.total <= 0:
+                del nodes[node]
+        edges = self.edges
+        for source, target, outcome, took, start in analysis.edges:
+            key = (source, target)
+            found = edges.get(key)
+            if found is None:
+                found = edges[key] = EdgeStats()
+            found.stats.add(outcome, took, sign)
+            _extend(found, start if when is None else when)
+            if found.stats.total <= 0:
+                del edges[key]
 
     def merge(self, other: Graph, first: float, last: float) -> None:
         """Add `other` (one second's aggregate) in, its times taken as [first, last]."""
@@ -220,6 +215,13 @@ def graph_of(analyses: Iterable[Analysis]) -> Graph:
     for analysis in analyses:
         graph.add(analysis)
     return graph
+
+
+def _extend(entry: NodeStats | EdgeStats, when: float) -> None:
+    if when < entry.first:
+        entry.first = when
+    if when > entry.last:
+        entry.last = when
 
 
 def _whole(seconds: float, rounding: Any) -> float:

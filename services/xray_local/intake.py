@@ -28,6 +28,8 @@ PROTOCOL_HEADERS = (b'{"format":"json","version":1}', b'{"format": "json", "vers
 # X-Ray's limit on one segment document.
 DEFAULT_MAX_DOCUMENT_BYTES = 64 * 1024
 # What the kernel may hold while the event loop is busy answering a query.
+# More than any UDP datagram can carry: none is ever cut short, each is relayed whole, and
+# an oversized document is judged by the size it really has.
 MAX_DATAGRAM_BYTES = 65_536
 RECEIVE_BUFFER_BYTES = 16 * 1024 * 1024
 # Datagrams read per wake-up before the loop gets a turn to serve HTTP.
@@ -117,8 +119,6 @@ class UdpIntake:
         self._sock = sock
         self._ingestor = ingestor
         self._upstream = upstream
-        # Room for the largest datagram UDP can carry, so every one is relayed whole.
-        self._buffer = bytearray(max(MAX_DATAGRAM_BYTES, ingestor.max_document_bytes + 1))
         self._loop: asyncio.AbstractEventLoop | None = None
 
     @staticmethod
@@ -143,27 +143,22 @@ class UdpIntake:
         self._sock.close()
 
     def _drain(self) -> None:
-        buffer, view = self._buffer, memoryview(self._buffer)
+        sock = self._sock
         for _ in range(BATCH):
             try:
-                # MSG_TRUNC makes recv report a datagram's real size even when it did not
-                # fit, so an oversized one is counted, never silently cut short.
-                size = self._sock.recv_into(buffer, len(buffer), socket.MSG_TRUNC)
+                datagram = sock.recv(MAX_DATAGRAM_BYTES)
             except (BlockingIOError, InterruptedError):
                 return
             except OSError as exc:
                 log.warning("UDP receive failed: %s", exc)
                 return
-            self.handle(bytes(view[: min(size, len(buffer))]), size)
+            self.handle(datagram)
 
-    def handle(self, datagram: bytes, size: int) -> None:
+    def handle(self, datagram: bytes) -> None:
         ingestor = self._ingestor
         ingestor.counters.datagrams += 1
         if self._upstream is not None:
             self._upstream.relay(datagram)
-        if size > len(datagram):
-            ingestor.reject("oversized", f"a {size}-byte datagram does not fit the buffer")
-            return
         try:
             body = split_datagram(datagram)
         except InvalidDocument as exc:

@@ -6,7 +6,7 @@ import json
 from typing import Any
 
 from .analysis import CLIENT_TYPE, Analysis, AnnotationValue, NodeKey, owners
-from .documents import Document, Entity
+from .documents import Document, Entity, unpack_entity
 from .trace import Trace
 
 
@@ -44,7 +44,7 @@ def trace_summary(trace: Trace) -> dict[str, Any]:
         "FaultRootCauses": [],
         "ErrorRootCauses": [],
         "ResponseTimeRootCauses": [],
-        "Revision": len(trace.documents),
+        "Revision": len(trace),
     }
     if analysis.entry_point is not None:
         summary["EntryPoint"] = service_id(analysis.entry_point)
@@ -67,7 +67,7 @@ def _http(analysis: Analysis) -> dict[str, Any]:
 
 def _annotations(analysis: Analysis) -> dict[str, list[dict[str, Any]]]:
     shaped: dict[str, list[dict[str, Any]]] = {}
-    for key, values in analysis.annotations.items():
+    for key, values in analysis.annotation_values:
         by_value: dict[tuple[type, AnnotationValue], dict[NodeKey, None]] = {}
         for value, node in values:
             by_value.setdefault((type(value), value), {})[node] = None
@@ -81,7 +81,7 @@ def _annotations(analysis: Analysis) -> dict[str, list[dict[str, Any]]]:
     return shaped
 
 
-def _grouped(pairs: list[tuple[str, NodeKey]], field: str) -> list[dict[str, Any]]:
+def _grouped(pairs: tuple[tuple[str, NodeKey], ...], field: str) -> list[dict[str, Any]]:
     by_value: dict[str, dict[NodeKey, None]] = {}
     for value, node in pairs:
         by_value.setdefault(value, {})[node] = None
@@ -95,10 +95,10 @@ def full_trace(trace: Trace) -> dict[str, Any]:
     """BatchGetTraces' Trace: each segment whole, with the subsegments that were sent on
     their own put back in place, plus an inferred segment per untraced downstream call."""
     analysis = trace.analysis()
-    documents = list(trace.documents.values())
+    documents = trace.documents()
     segments = [document for document in documents if document.is_segment]
     loose = [document for document in documents if not document.is_segment]
-    owner = owners([document.root for document in segments], documents)
+    owner = owners([(document.is_segment, document.entities()) for document in documents])
     attach: dict[str, list[Document]] = {}
     orphans: list[Document] = []
     for document in loose:
@@ -112,10 +112,11 @@ def full_trace(trace: Trace) -> dict[str, Any]:
         for document in segments
     ]
     shaped.extend({"Id": d.id, "Document": d.raw.decode()} for d in orphans)
-    shaped.extend(
-        {"Id": _inferred_id(sub), "Document": json.dumps(_inferred(trace.id, sub, node))}
-        for sub, node in analysis.inferred
-    )
+    for packed, node in analysis.inferred:
+        sub = unpack_entity(packed)
+        shaped.append(
+            {"Id": _inferred_id(sub), "Document": json.dumps(_inferred(trace.id, sub, node))}
+        )
     return {
         "Id": trace.id,
         "Duration": round(analysis.duration, 6),

@@ -1,10 +1,11 @@
 """Traces in memory, bounded by count, age and size; the oldest go first.
 
-Traces are kept in arrival order (a dict's order), so eviction is always from the front.
-Changed traces are re-analysed in batches (`flush`), not per document: a trace's documents
-usually arrive together, and analysing once per batch keeps intake cheap. The service graph
-is kept as one aggregate per second of trace start, updated by each flush, so a graph query
-merges at most one small aggregate per second of the time range.
+Traces are kept in arrival order, so eviction is always from the front (an OrderedDict: a
+plain dict emptied from the front slows down as deleted slots pile up there). Changed
+traces are re-analysed in batches (`flush`), oldest change first, not per document: a
+trace's documents usually arrive together, and analysing once they have keeps intake cheap.
+The service graph is kept as one aggregate per second of trace start, updated by each flush,
+so a graph query merges at most one small aggregate per second of the time range.
 """
 
 from __future__ import annotations
@@ -12,7 +13,8 @@ from __future__ import annotations
 import logging
 import math
 import time
-from collections.abc import Callable, Iterator
+from collections import OrderedDict
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from .analysis import Analysis
@@ -39,11 +41,17 @@ class StoreStats:
 
 
 class Store:
-    def __init__(self, retention: Retention, clock: Callable[[], float] = time.time) -> None:
+    def __init__(
+        self,
+        retention: Retention,
+        clock: Callable[[], float] = time.time,
+        monotonic: Callable[[], float] = time.monotonic,
+    ) -> None:
         self.retention = retention
         self._clock = clock
-        self._traces: dict[str, Trace] = {}
-        self._dirty: dict[str, Trace] = {}
+        self._monotonic = monotonic
+        self._traces: OrderedDict[str, Trace] = OrderedDict()
+        self._dirty: OrderedDict[str, Trace] = OrderedDict()  # by when it first changed
         self._seconds: dict[int, Graph] = {}
         self._bytes = 0
         self._documents = 0
@@ -57,7 +65,7 @@ class Store:
         if trace is None:
             trace = self._traces[document.trace_id] = Trace(document.trace_id, self._clock())
             self._bytes += trace.size
-        known = document.id in trace.documents
+        known = document.id in trace
         try:
             self._bytes += trace.add(document)
         except TraceFull:
@@ -68,7 +76,9 @@ class Store:
         else:
             self._documents += 1
             self.stats.documents_stored += 1
-        self._dirty[trace.id] = trace
+        if trace.id not in self._dirty:
+            trace.dirtied = self._monotonic()
+            self._dirty[trace.id] = trace
         self._evict_over_limits()
 
     def _evict_over_limits(self) -> None:
@@ -78,35 +88,50 @@ class Store:
         ):
             self._evict_oldest()
 
-    def expire(self) -> None:
-        """Evict traces older than the age limit (called periodically)."""
+    def expire(self, limit: int | None = None) -> int:
+        """Evict traces older than the age limit, at most `limit`; returns how many."""
         cutoff = self._clock() - self.retention.max_age_seconds
-        while self._traces:
-            oldest = next(iter(self._traces.values()))
-            if oldest.created >= cutoff:
+        done = 0
+        while self._traces and (limit is None or done < limit):
+            if self._traces[next(iter(self._traces))].created >= cutoff:
                 break
             self._evict_oldest()
+            done += 1
+        return done
 
     def _evict_oldest(self) -> None:
-        trace = self._traces.pop(next(iter(self._traces)))
+        _, trace = self._traces.popitem(last=False)
         self._dirty.pop(trace.id, None)
         self._bytes -= trace.size
-        self._documents -= len(trace.documents)
+        self._documents -= len(trace)
         self.stats.traces_evicted += 1
         if trace.applied is not None:
             self._count(trace.applied, -1)
 
     # --- analysis -------------------------------------------------------------------
 
-    def flush(self) -> int:
-        """Re-analyse changed traces and update the graph aggregates; returns how many."""
-        dirty, self._dirty = self._dirty, {}
-        for trace in dirty.values():
+    def flush(self, limit: int | None = None, settle_seconds: float = 0.0) -> int:
+        """Re-analyse changed traces, oldest change first, and update the graph aggregates;
+        returns how many. At most `limit`, and only those unchanged for `settle_seconds`,
+        when given: the rest wait for a later call (queries flush everything)."""
+        dirty = self._dirty
+        newest = self._monotonic() - settle_seconds
+        done = 0
+        while dirty and (limit is None or done < limit):
+            trace = dirty[next(iter(dirty))]
+            if settle_seconds and trace.dirtied > newest:
+                break
+            dirty.popitem(last=False)
             if trace.applied is not None:
                 self._count(trace.applied, -1)
             trace.applied = trace.analysis()
             self._count(trace.applied, 1)
-        return len(dirty)
+            done += 1
+        return done
+
+    @property
+    def dirty_count(self) -> int:
+        return len(self._dirty)
 
     def _count(self, analysis: Analysis, sign: int) -> None:
         second = int(analysis.start)
@@ -132,16 +157,15 @@ class Store:
     def get(self, trace_id: str) -> Trace | None:
         return self._traces.get(trace_id)
 
-    def analysed(self) -> Iterator[Analysis]:
-        """Every stored trace's analysis, up to date."""
+    def analyses(self) -> list[Analysis]:
+        """Every stored trace's analysis, oldest trace first, up to date."""
         self.flush()
-        for trace in self._traces.values():
-            assert trace.applied is not None  # flushed just now
-            yield trace.applied
+        return [trace.analysis() for trace in self._traces.values()]
 
-    def traces(self) -> Iterator[Trace]:
+    def traces(self) -> list[Trace]:
+        """Every stored trace, oldest first, its analysis up to date."""
         self.flush()
-        return iter(list(self._traces.values()))
+        return list(self._traces.values())
 
     @property
     def trace_count(self) -> int:

@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 from .analysis import Analysis, analyse
-from .documents import Document
+from .documents import Document, Packed
 
 # A trace is a request's story; thousands of documents in one is a runaway sender.
 MAX_DOCUMENTS_PER_TRACE = 1000
 # Rough cost of what the store keeps besides the raw JSON, for the memory bound.
-ENTITY_OVERHEAD_BYTES = 250
+ENTITY_OVERHEAD_BYTES = 350
 TRACE_OVERHEAD_BYTES = 1500
 
 
@@ -16,26 +16,37 @@ class TraceFull(Exception):
     pass
 
 
-def footprint(document: Document) -> int:
-    return len(document.raw) + ENTITY_OVERHEAD_BYTES * len(document.entities)
+def footprint(packed: Packed) -> int:
+    return len(packed[3]) + ENTITY_OVERHEAD_BYTES * len(packed[4])
 
 
 class Trace:
-    __slots__ = ("applied", "created", "documents", "id", "size", "_analysis")
+    __slots__ = ("_analysis", "_documents", "applied", "created", "dirtied", "epoch", "id", "size")
 
     def __init__(self, trace_id: str, created: float) -> None:
         self.id = trace_id
+        # The time written in the trace id: what X-Ray's TraceId time range looks at.
+        self.epoch = int(trace_id[2:10], 16)
         self.created = created
-        self.documents: dict[str, Document] = {}
+        self.dirtied = created
+        self._documents: dict[str, Packed] = {}  # packed: see documents.py
         self.size = TRACE_OVERHEAD_BYTES
         self._analysis: Analysis | None = None
         # What the store last counted for this trace in the service graph.
         self.applied: Analysis | None = None
 
-    @property
-    def epoch(self) -> int:
-        """The time written in the trace id: what X-Ray's TraceId time range looks at."""
-        return int(self.id[2:10], 16)
+    def __len__(self) -> int:
+        return len(self._documents)
+
+    def __contains__(self, document_id: str) -> bool:
+        return document_id in self._documents
+
+    def documents(self) -> list[Document]:
+        return [Document._make(packed) for packed in self._documents.values()]
+
+    def document(self, document_id: str) -> Document | None:
+        packed = self._documents.get(document_id)
+        return None if packed is None else Document._make(packed)
 
     def add(self, document: Document) -> int:
         """Keep `document` (replacing an earlier version of it); return the size change.
@@ -43,21 +54,22 @@ class Trace:
         An in-progress version never replaces a completed one: UDP may deliver them out
         of order.
         """
-        previous = self.documents.get(document.id)
+        previous = self._documents.get(document.id)
         if previous is None:
-            if len(self.documents) >= MAX_DOCUMENTS_PER_TRACE:
+            if len(self._documents) >= MAX_DOCUMENTS_PER_TRACE:
                 raise TraceFull(
                     f"trace {self.id} already holds {MAX_DOCUMENTS_PER_TRACE} documents"
                 )
-        elif document.in_progress and not previous.in_progress:
+        elif document.in_progress and not Document._make(previous).in_progress:
             return 0
-        self.documents[document.id] = document
+        packed = tuple(document)
+        self._documents[document.id] = packed
         self._analysis = None
-        change = footprint(document) - (footprint(previous) if previous else 0)
+        change = footprint(packed) - (footprint(previous) if previous else 0)
         self.size += change
         return change
 
     def analysis(self) -> Analysis:
         if self._analysis is None:
-            self._analysis = analyse(self.id, list(self.documents.values()))
+            self._analysis = analyse(self.id, self.documents())
         return self._analysis

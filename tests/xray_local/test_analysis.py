@@ -18,7 +18,7 @@ from tests.support.xray_documents import (
     segment,
 )
 from xray_local.analysis import ERROR, FAULT, OK, THROTTLE, Analysis, analyse
-from xray_local.documents import parse_document
+from xray_local.documents import parse_document, unpack_entity
 
 CLIENT = (USERMGMT, "client")
 USERS = (USERMGMT, "service")
@@ -32,7 +32,7 @@ def analysed(documents: list[dict[str, Any]]) -> Analysis:
 
 
 def edges(analysis: Analysis) -> list[tuple[tuple[str, str], tuple[str, str], int]]:
-    return [(edge.source, edge.target, edge.outcome) for edge in analysis.edges]
+    return [(edge.source, edge.target, edge.outcome) for edge in analysis.edge_samples()]
 
 
 CHAIN_EDGES = [
@@ -55,7 +55,7 @@ def test_the_call_chain_has_exactly_its_edges_and_nodes() -> None:
     assert sorted(edges(analysis)) == sorted(
         [(CLIENT, USERS, OK), (USERS, V1, OK), (USERS, DATABASE, OK), (USERS, DATABASE, OK)]
     )
-    nodes = [(sample.node, sample.root, sample.active) for sample in analysis.nodes]
+    nodes = [(sample.node, sample.root, sample.active) for sample in analysis.node_samples()]
     assert sorted(nodes) == sorted(
         [(USERS, True, True), (V1, False, True), (DATABASE, False, False), (DATABASE, False, False)]
     )
@@ -65,9 +65,9 @@ def test_an_edge_reports_the_callers_view_of_the_call() -> None:
     caller, callee = chain_trace()
     call = caller["subsegments"][-1]
     analysis = analysed([caller, callee])
-    edge = next(e for e in analysis.edges if e.target == V1)
+    edge = next(e for e in analysis.edge_samples() if e.target == V1)
     assert edge.response_time == pytest.approx(call["end_time"] - call["start_time"])
-    node = next(n for n in analysis.nodes if n.node == V1)
+    node = next(n for n in analysis.node_samples() if n.node == V1)
     assert node.response_time == pytest.approx(callee["end_time"] - callee["start_time"])
 
 
@@ -78,7 +78,7 @@ def test_an_edge_reports_the_callers_view_of_the_call() -> None:
 )
 def test_calls_are_classified_like_x_ray(status: int, expected: int) -> None:
     analysis = analysed(chain_trace(notification_status=status))
-    assert next(e.outcome for e in analysis.edges if e.target == V1) == expected
+    assert next(e.outcome for e in analysis.edge_samples() if e.target == V1) == expected
     assert analysis.has_error == (expected in (ERROR, THROTTLE))
     assert analysis.has_throttle == (expected == THROTTLE)
     assert analysis.has_fault == (expected != OK)  # user management answers 502 then
@@ -88,21 +88,21 @@ def test_the_status_code_classifies_when_the_sdk_flags_are_missing() -> None:
     trace_id = new_trace_id()
     document = segment("svc", trace_id=trace_id, start=1.0, end=2.0, status=500)
     document.pop("fault")
-    assert analysed([document]).nodes[0].outcome == FAULT
+    assert analysed([document]).node_samples()[0].outcome == FAULT
 
 
 def test_a_remote_call_with_no_downstream_segment_is_an_inferred_node() -> None:
     caller, _ = chain_trace()  # the notification segment never arrives
     analysis = analysed([caller])
     assert (USERS, ("notification", "remote"), OK) in edges(analysis)
-    assert [sub.name for sub, _ in analysis.inferred] == ["notification"]
+    assert [unpack_entity(sub).name for sub, _ in analysis.inferred] == ["notification"]
 
 
 def test_the_inferred_node_goes_once_the_callee_segment_arrives() -> None:
     caller, callee = chain_trace()
     analysis = analysed([caller, callee])
     assert ("notification", "remote") not in analysis.services
-    assert analysis.inferred == []
+    assert analysis.inferred == ()
 
 
 def test_an_aws_call_is_typed_after_the_service() -> None:
@@ -124,8 +124,8 @@ def test_independent_subsegments_count_as_if_nested() -> None:
     loose = [independent(sub, caller) for sub in subsegments]
     split = analysed([caller, *loose, callee])
     whole = analysed(chain_trace(sql_calls=2))
-    assert sorted((e.source, e.target) for e in split.edges) == sorted(
-        (e.source, e.target) for e in whole.edges
+    assert sorted((e.source, e.target) for e in split.edge_samples()) == sorted(
+        (e.source, e.target) for e in whole.edge_samples()
     )
     assert not split.partial
 
@@ -141,7 +141,7 @@ def test_a_subsegment_below_a_missing_document_makes_the_trace_partial() -> None
 def test_an_in_progress_segment_is_shown_but_not_counted() -> None:
     trace_id = new_trace_id()
     analysis = analysed([segment("svc", trace_id=trace_id, start=1.0, end=None)])
-    assert analysis.partial and analysis.nodes == [] and ("svc", "service") in analysis.services
+    assert analysis.partial and analysis.nodes == () and ("svc", "service") in analysis.services
 
 
 def test_the_summary_facts_come_from_the_root_segment() -> None:
@@ -152,8 +152,8 @@ def test_the_summary_facts_come_from_the_root_segment() -> None:
     assert analysis.http and analysis.http.url == "http://usermgmt:8095/usermgmt/notification-xray"
     assert analysis.start == 1000.0
     assert analysis.response_time == pytest.approx(caller["end_time"] - caller["start_time"])
-    assert analysis.annotations == {"app_version": [("V2", (notification_name("V2"), "service"))]}
-    assert analysis.users == [("admin1", USERS)]
+    assert analysis.annotations == {"app_version": (("V2", (notification_name("V2"), "service")),)}
+    assert analysis.users == (("admin1", USERS),)
 
 
 def test_a_traced_call_to_an_uninstrumented_host_stays_inferred() -> None:

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from typing import Any
 
+import orjson
 import pytest
 
 from tests.support.xray_documents import chain_trace, independent, new_trace_id, segment
@@ -19,14 +21,14 @@ def test_a_segment_is_reduced_to_its_entities_in_document_order() -> None:
     caller, _ = chain_trace(sql_calls=2)
     document = parse_document(raw(caller))
     assert document.is_segment and document.id == caller["id"]
-    names = [entity.name for entity in document.entities]
+    names = [entity.name for entity in document.entities()]
     assert names == [
         "User-Management-Microservice",
         "usermgmt@mysql",
         "usermgmt@mysql",
         "notification",
     ]
-    root, *subs = document.entities
+    root, *subs = document.entities()
     assert root.is_segment and root.parent_id is None and root.http and root.http.status == 200
     assert all(sub.parent_id == root.id and sub.segment_id == root.id for sub in subs)
     assert [sub.sql for sub in subs] == [True, True, False]
@@ -121,9 +123,32 @@ REFUSED = [
 ]
 
 
+# The daemon parses with orjson; without it, with the standard library: same verdicts.
+LOADERS = [pytest.param(orjson.loads, id="orjson"), pytest.param(json.loads, id="json")]
+
+
+@pytest.mark.parametrize("loads", LOADERS)
 @pytest.mark.parametrize(("document", "reason", "phrase"), REFUSED)
-def test_refused_documents_say_why(document: bytes, reason: str, phrase: str) -> None:
+def test_refused_documents_say_why(
+    loads: Callable[[bytes], Any], document: bytes, reason: str, phrase: str
+) -> None:
     with pytest.raises(InvalidDocument) as caught:
-        parse_document(document)
+        parse_document(document, loads)
     assert caught.value.reason == reason
     assert phrase in str(caught.value)
+
+
+@pytest.mark.parametrize("loads", LOADERS)
+@pytest.mark.parametrize("number", ["NaN", "Infinity", "-Infinity", "1e999"])
+def test_a_time_that_is_no_number_is_refused(loads: Callable[[bytes], Any], number: str) -> None:
+    document = json.dumps(valid()).replace('"start_time": 1.0', f'"start_time": {number}')
+    with pytest.raises(InvalidDocument) as caught:
+        parse_document(document.encode(), loads)
+    # orjson already refuses NaN and Infinity as JSON; the standard library reads them.
+    assert caught.value.reason in ("bad_json", "invalid_segment")
+
+
+@pytest.mark.parametrize("loads", LOADERS)
+def test_both_parsers_reduce_a_document_alike(loads: Callable[[bytes], Any]) -> None:
+    caller, _ = chain_trace(sql_calls=1)
+    assert parse_document(raw(caller), loads) == parse_document(raw(caller), json.loads)
