@@ -145,18 +145,18 @@ class _Parser:
         return predicate
 
     def disjunction(self) -> Predicate:
-        parts = [self.conjunction()]
-        while self.token.upper in ("OR", "||"):
-            self.take()
-            parts.append(self.conjunction())
-        return _any(parts)
+        return _combined(self._joined(("OR", "||"), self.conjunction), every=False)
 
     def conjunction(self) -> Predicate:
-        parts = [self.negation()]
-        while self.token.upper in ("AND", "&&"):
+        return _combined(self._joined(("AND", "&&"), self.negation), every=True)
+
+    def _joined(self, words: tuple[str, str], operand: Callable[[], Predicate]) -> list[Predicate]:
+        """operand (word operand)*: AND binds tighter than OR, as in X-Ray."""
+        parts = [operand()]
+        while self.token.upper in words:
             self.take()
-            parts.append(self.negation())
-        return _all(parts)
+            parts.append(operand())
+        return parts
 
     def negation(self) -> Predicate:
         if self.token.text == "!" or self.token.upper == "NOT":
@@ -330,22 +330,17 @@ def _named(name: str | None, kind: str | None) -> Predicate:
     return predicate
 
 
-def _any(parts: list[Predicate]) -> Predicate:
+def _combined(parts: list[Predicate], every: bool) -> Predicate:
+    """All (AND) or any (OR) of `parts`; two parts, the usual case, without a generator."""
     if len(parts) == 1:
         return parts[0]
     if len(parts) == 2:
         first, second = parts
+        if every:
+            return lambda analysis: first(analysis) and second(analysis)
         return lambda analysis: first(analysis) or second(analysis)
-    return lambda analysis: any(part(analysis) for part in parts)
-
-
-def _all(parts: list[Predicate]) -> Predicate:
-    if len(parts) == 1:
-        return parts[0]
-    if len(parts) == 2:
-        first, second = parts
-        return lambda analysis: first(analysis) and second(analysis)
-    return lambda analysis: all(part(analysis) for part in parts)
+    test = all if every else any
+    return lambda analysis: test(part(analysis) for part in parts)
 
 
 def _found(token: Token) -> str:

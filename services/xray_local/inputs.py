@@ -7,7 +7,9 @@ import binascii
 import json
 import math
 from datetime import datetime
-from typing import Any
+from typing import Any, TypeVar
+
+T = TypeVar("T")
 
 
 class ApiError(Exception):
@@ -68,21 +70,18 @@ class Body:
 
     def strings(self, key: str, max_items: int) -> list[str]:
         """Required: a list of strings."""
-        value = self.data.get(key)
-        if value is None:
-            raise invalid(f"{key} is required")
-        if not isinstance(value, list) or not all(isinstance(item, str) for item in value):
-            raise invalid(f"{key} must be a list of strings")
-        if len(value) > max_items:
-            raise invalid(f"{key} takes at most {max_items} items, not {len(value)}")
-        return value
+        return self._list(key, max_items, str, "strings")
 
     def objects(self, key: str, max_items: int) -> list[dict[str, Any]]:
+        """Required: a list of JSON objects."""
+        return self._list(key, max_items, dict, "objects")
+
+    def _list(self, key: str, max_items: int, kind: type[T], kinds: str) -> list[T]:
         value = self.data.get(key)
         if value is None:
             raise invalid(f"{key} is required")
-        if not isinstance(value, list) or not all(isinstance(item, dict) for item in value):
-            raise invalid(f"{key} must be a list of objects")
+        if not isinstance(value, list) or not all(isinstance(item, kind) for item in value):
+            raise invalid(f"{key} must be a list of {kinds}")
         if len(value) > max_items:
             raise invalid(f"{key} takes at most {max_items} items, not {len(value)}")
         return value

@@ -2,9 +2,6 @@
 
 from __future__ import annotations
 
-import json
-from typing import Any
-
 import pytest
 
 from tests.support.xray_documents import (
@@ -17,18 +14,15 @@ from tests.support.xray_documents import (
     notification_name,
     segment,
 )
-from xray_local.analysis import ERROR, FAULT, OK, THROTTLE, Analysis, analyse
-from xray_local.documents import parse_document, unpack_entity
+from xray_local.analysis import ERROR, FAULT, OK, THROTTLE, Analysis
+from xray_local.documents import unpack_entity
+
+from .helpers import analysed
 
 CLIENT = (USERMGMT, "client")
 USERS = (USERMGMT, "service")
 V1 = (notification_name("V1"), "service")
 DATABASE = ("usermgmt@mysql", "Database::SQL")
-
-
-def analysed(documents: list[dict[str, Any]]) -> Analysis:
-    parsed = [parse_document(json.dumps(document).encode()) for document in documents]
-    return analyse(documents[0]["trace_id"], parsed)
 
 
 def edges(analysis: Analysis) -> list[tuple[tuple[str, str], tuple[str, str], int]]:

@@ -2,20 +2,15 @@
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
 import pytest
 
 from tests.support.xray_documents import chain_trace, new_trace_id, segment
-from xray_local.analysis import Analysis, analyse
-from xray_local.documents import parse_document
+from xray_local.analysis import Analysis
 from xray_local.filters import FilterError, compile_filter
 
-
-def analysed(documents: list[dict[str, Any]]) -> Analysis:
-    parsed = [parse_document(json.dumps(document).encode()) for document in documents]
-    return analyse(documents[0]["trace_id"], parsed)
+from .helpers import analysed
 
 
 def slow_user_lookup() -> list[dict[str, Any]]:

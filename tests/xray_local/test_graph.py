@@ -2,32 +2,15 @@
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
 import pytest
 
+from tests.support.service_graph import edge_between, nodes_by_key
 from tests.support.xray_documents import USERMGMT, chain_trace, notification_name
-from xray_local.analysis import Analysis, analyse
-from xray_local.documents import parse_document
 from xray_local.graph import Graph, graph_of, histogram_value
 
-
-def analysed(documents: list[dict[str, Any]]) -> Analysis:
-    parsed = [parse_document(json.dumps(document).encode()) for document in documents]
-    return analyse(documents[0]["trace_id"], parsed)
-
-
-def by_name(services: list[dict[str, Any]]) -> dict[tuple[str, str], dict[str, Any]]:
-    return {(service["Name"], service["Type"]): service for service in services}
-
-
-def edge(
-    services: list[dict[str, Any]], source: tuple[str, str], target: tuple[str, str]
-) -> dict[str, Any]:
-    nodes = by_name(services)
-    reference = nodes[target]["ReferenceId"]
-    return next(e for e in nodes[source]["Edges"] if e["ReferenceId"] == reference)
+from .helpers import analysed
 
 
 @pytest.fixture
@@ -38,7 +21,7 @@ def services() -> list[dict[str, Any]]:
 
 
 def test_nodes_are_typed_rooted_and_stated_as_x_ray_does(services: list[dict[str, Any]]) -> None:
-    nodes = by_name(services)
+    nodes = nodes_by_key(services)
     assert set(nodes) == {
         (USERMGMT, "client"),
         (USERMGMT, "service"),
@@ -56,7 +39,7 @@ def test_nodes_are_typed_rooted_and_stated_as_x_ray_does(services: list[dict[str
 
 
 def test_edge_counts_split_ok_error_and_fault(services: list[dict[str, Any]]) -> None:
-    to_v1 = edge(services, (USERMGMT, "service"), (notification_name("V1"), "service"))
+    to_v1 = edge_between(services, (USERMGMT, "service"), (notification_name("V1"), "service"))
     statistics = to_v1["SummaryStatistics"]
     assert statistics["TotalCount"] == 4 and statistics["OkCount"] == 3
     assert statistics["FaultStatistics"] == {"OtherCount": 1, "TotalCount": 1}
@@ -64,12 +47,12 @@ def test_edge_counts_split_ok_error_and_fault(services: list[dict[str, Any]]) ->
     assert statistics["TotalResponseTime"] == pytest.approx(4 * 0.010)
     assert sum(entry["Count"] for entry in to_v1["ResponseTimeHistogram"]) == 4
     assert to_v1["StartTime"] == 1000.0 and to_v1["EndTime"] == 1011.0
-    to_database = edge(services, (USERMGMT, "service"), ("usermgmt@mysql", "Database::SQL"))
+    to_database = edge_between(services, (USERMGMT, "service"), ("usermgmt@mysql", "Database::SQL"))
     assert to_database["SummaryStatistics"]["TotalCount"] == 6
 
 
 def test_the_client_edge_counts_every_request_that_entered(services: list[dict[str, Any]]) -> None:
-    entered = edge(services, (USERMGMT, "client"), (USERMGMT, "service"))
+    entered = edge_between(services, (USERMGMT, "client"), (USERMGMT, "service"))
     assert entered["SummaryStatistics"]["TotalCount"] == 4
     assert entered["SummaryStatistics"]["FaultStatistics"]["TotalCount"] == 1  # the 502
 

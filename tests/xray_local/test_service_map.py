@@ -7,10 +7,10 @@ second instance), user management -> MariaDB, notification -> SMTP.
 from __future__ import annotations
 
 import time
-from typing import Any
 
 import pytest
 
+from tests.support.service_graph import edge_between, nodes_by_key
 from tests.support.xray_documents import USERMGMT, notification_name
 
 from .scenario import CALLS_TO_V1, CALLS_TO_V2, SDK_POLLING_ERROR, Scenario
@@ -19,22 +19,6 @@ V1 = (notification_name("V1"), "service")
 V2 = (notification_name("V2"), "service")
 USERS = (USERMGMT, "service")
 CLIENT = (USERMGMT, "client")
-
-
-def nodes(services: list[dict[str, Any]]) -> dict[tuple[str, str], dict[str, Any]]:
-    return {(service["Name"], service["Type"]): service for service in services}
-
-
-def edge_statistics(
-    services: list[dict[str, Any]], source: tuple[str, str], target: tuple[str, str]
-) -> dict[str, Any]:
-    by_key = nodes(services)
-    assert source in by_key and target in by_key, sorted(by_key)
-    reference = by_key[target]["ReferenceId"]
-    found = [e for e in by_key[source]["Edges"] if e["ReferenceId"] == reference]
-    assert found, f"no edge {source} -> {target}"
-    statistics: dict[str, Any] = found[0]["SummaryStatistics"]
-    return statistics
 
 
 def sql_statements(scenario: Scenario) -> int:
@@ -75,7 +59,7 @@ EDGE_IDS = [
 @pytest.mark.parametrize("index", range(len(EDGE_IDS)), ids=EDGE_IDS)
 def test_each_call_is_a_direct_edge_with_its_exact_count(scenario: Scenario, index: int) -> None:
     source, target, requests = expected_edges(scenario)[index]
-    statistics = edge_statistics(scenario.graph(), source, target)
+    statistics = edge_between(scenario.graph(), source, target)["SummaryStatistics"]
     assert statistics["TotalCount"] == requests > 0
     assert statistics["OkCount"] == requests
     assert (
@@ -88,7 +72,7 @@ def test_each_call_is_a_direct_edge_with_its_exact_count(scenario: Scenario, ind
 
 def test_the_map_has_exactly_the_scenarios_nodes(scenario: Scenario) -> None:
     services = scenario.graph()
-    by_key = nodes(services)
+    by_key = nodes_by_key(services)
     assert set(by_key) == {
         CLIENT,
         USERS,
@@ -150,7 +134,7 @@ def test_a_trace_comes_back_whole_with_its_summary(scenario: Scenario) -> None:
         (scenario.smtp_host, "remote"),
     }
     assert len(inferred) == sql_statements(scenario) + 1
-    graph = nodes(client.get_trace_graph(TraceIds=[scenario.user_trace])["Services"])
+    graph = nodes_by_key(client.get_trace_graph(TraceIds=[scenario.user_trace])["Services"])
     assert V2 not in graph and V1 in graph and (scenario.database_node, "Database::SQL") in graph
 
 
