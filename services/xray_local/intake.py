@@ -168,3 +168,6 @@ class UdpIntake:
             ingestor.ingest(body)
         except InvalidDocument:
             pass  # counted and logged by the ingestor
+        except Exception:  # a bug must cost one datagram, not the intake
+            log.exception("could not take a datagram in")
+            ingestor.counters.rejected["internal_error"] += 1

@@ -101,10 +101,17 @@ class Store:
 
     def _evict_oldest(self) -> None:
         _, trace = self._traces.popitem(last=False)
+        self.stats.traces_evicted += 1
+        self._forget(trace)
+
+    def _drop(self, trace: Trace) -> None:
+        del self._traces[trace.id]
+        self._forget(trace)
+
+    def _forget(self, trace: Trace) -> None:
         self._dirty.pop(trace.id, None)
         self._bytes -= trace.size
         self._documents -= len(trace)
-        self.stats.traces_evicted += 1
         if trace.applied is not None:
             self._count(trace.applied, -1)
 
@@ -122,10 +129,16 @@ class Store:
             if settle_seconds and trace.dirtied > newest:
                 break
             dirty.popitem(last=False)
+            try:
+                analysis = trace.analysis()
+            except Exception:  # a bug must cost one trace, not every query after it
+                log.exception("cannot analyse trace %s; dropping it", trace.id)
+                self._drop(trace)
+                continue
             if trace.applied is not None:
                 self._count(trace.applied, -1)
-            trace.applied = trace.analysis()
-            self._count(trace.applied, 1)
+            trace.applied = analysis
+            self._count(analysis, 1)
             done += 1
         return done
 

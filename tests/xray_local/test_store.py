@@ -137,3 +137,14 @@ def test_the_graph_time_range_selects_traces_by_their_start_second() -> None:
     assert entered(100.5, 150) == 1  # the second 100 overlaps the range
     assert entered(150, 200) == 0
     assert entered(201, 300) == 0
+
+
+def test_a_trace_that_cannot_be_analysed_is_dropped_and_the_rest_still_answers() -> None:
+    store = Store(Retention())
+    good = add_trace(store, start=10.0)
+    broken_id = new_trace_id()
+    # Only a bug could make such a record: its entity has none of the fields analysis needs.
+    store.add(Document(broken_id, "b" * 16, True, b"{}", (("b" * 16,),)))
+    assert store.graph(0, 100).nodes  # the good trace still counts
+    assert [trace.id for trace in store.traces()] == [good]
+    assert store.document_count == 2
