@@ -183,11 +183,12 @@ function drawEdge(source, target, edge, position) {
     "marker-end": "url(#arrow)",
   }));
   if (f) {
-    const mx = (x1 + x2) / 2, my = (y1 + y2) / 2 - 6;
+    // Both label lines sit above the arrow, so that it never crosses the text.
+    const mx = (x1 + x2) / 2, my = (y1 + y2) / 2 - (failing ? 19 : 6);
     group.append(el("svg:text", { x: mx, y: my }, `${f.total} req · ${ms(f.average)}`));
     if (failing) {
       const bad = [f.errors && `${f.errors} err`, f.faults && `${f.faults} fault`].filter(Boolean).join(" · ");
-      group.append(el("svg:text", { x: mx, y: my + 14, class: "bad" }, bad));
+      group.append(el("svg:text", { x: mx, y: my + 13, class: "bad" }, bad));
     }
   }
   return group;
