@@ -144,7 +144,8 @@ def load_config_file(path: Path) -> FileConfig:
         tcp=strings["Socket.TCPAddress"],
         log_level=level,
         log_file=strings["Logging.LogPath"],
-        ignored=tuple(sorted(set(keys) & AWS_ONLY_KEYS)),
+        # Only those set to something: the daemon's sample config lists every key, mostly empty.
+        ignored=tuple(sorted(key for key in set(keys) & AWS_ONLY_KEYS if keys[key])),
     )
 
 
