@@ -27,10 +27,11 @@ log = logging.getLogger(__name__)
 PROTOCOL_HEADERS = (b'{"format":"json","version":1}', b'{"format": "json", "version": 1}')
 # X-Ray's limit on one segment document.
 DEFAULT_MAX_DOCUMENT_BYTES = 64 * 1024
-# What the kernel may hold while the event loop is busy answering a query.
 # More than any UDP datagram can carry: none is ever cut short, each is relayed whole, and
 # an oversized document is judged by the size it really has.
 MAX_DATAGRAM_BYTES = 65_536
+# What the kernel may hold while the event loop is busy answering a query (Linux grants up
+# to twice net.core.rmem_max).
 RECEIVE_BUFFER_BYTES = 16 * 1024 * 1024
 # Datagrams read per wake-up before the loop gets a turn to serve HTTP.
 BATCH = 256
@@ -98,7 +99,7 @@ def split_datagram(datagram: bytes) -> bytes:
     if header not in PROTOCOL_HEADERS:
         try:
             parsed = json.loads(header)
-        except ValueError:
+        except (ValueError, RecursionError):
             parsed = None
         if (
             not isinstance(parsed, dict)

@@ -28,6 +28,7 @@ BAD_DATAGRAMS = [
     (b'{"format":"xml","version":1}\n{}', "bad_header"),
     (b'{"format":"json","version":2}\n{}', "bad_header"),
     (b"not json at all\n{}", "bad_header"),
+    (b"[" * 50_000 + b"\n{}", "bad_header"),
     (PROTOCOL_HEADER + b"{truncated", "bad_json"),
     (PROTOCOL_HEADER + b"\xff\xfe\x00", "bad_json"),
     (PROTOCOL_HEADER + b'"a string"', "not_object"),
