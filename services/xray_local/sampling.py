@@ -73,7 +73,7 @@ def load_rules(path: Path) -> list[Rule]:
         data = json.loads(path.read_text())
     except OSError as exc:
         raise RulesError(f"cannot read sampling rules {path}: {exc.strerror or exc}") from None
-    except ValueError as exc:
+    except (ValueError, RecursionError) as exc:
         raise RulesError(f"sampling rules {path} are not valid JSON: {exc}") from None
     try:
         rules = _rules_from(data)
