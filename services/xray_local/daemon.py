@@ -33,9 +33,9 @@ log = logging.getLogger(__name__)
 HOUSEKEEPING_SECONDS = 1.0
 # Changed traces are analysed in the background in chunks of about 5 ms, so that intake
 # always gets its turn; a trace's documents arrive together, so a change waits a moment.
-ANALYSIS_SECONDS = 0.1
+ANALYSIS_SECONDS = 0.05
 ANALYSIS_CHUNK = 200
-SETTLE_SECONDS = 0.25
+SETTLE_SECONDS = 0.1
 EVICTION_CHUNK = 1000
 # The store keeps its records untracked by the garbage collector (see documents.py), all but
 # two objects a trace. The full collection, which walks those, runs on this schedule rather
