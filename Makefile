@@ -5,7 +5,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-$(shell sha1sum pyproject.toml | cut -c1-12)
 
-.PHONY: help install run test lint typecheck format clean
+.PHONY: help install run test lint format clean bench screenshot
 
 help: ## List the targets
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
@@ -23,6 +23,12 @@ run: install ## Start notification V1, user management and a local X-Ray daemon
 
 test: install lint ## Lint, type-check and run the whole test suite (needs MariaDB)
 	$(BIN)/pytest
+
+bench: install ## Benchmarks: print figures measured in one run (no thresholds)
+	$(BIN)/python scripts/bench_xray_local.py
+
+screenshot: install ## Save the running local daemon's service map page to .run/map.png
+	$(BIN)/python -m tests.support.chromium screenshot http://127.0.0.1:2000/ .run/map.png
 
 lint: install ## ruff and mypy
 	$(BIN)/ruff check services tests scripts
