@@ -13,7 +13,6 @@ import pytest
 
 from tests.support.mariadb import ScratchDatabase
 from tests.support.polling import poll_until
-from tests.support.ports import free_tcp_port
 from tests.support.processes import ProcessGroup
 from tests.support.stack import start_usermgmt, tracing_env
 from tests.support.tcp_proxy import TcpProxy
@@ -54,7 +53,6 @@ def test_outage_gives_503s_then_recovers_in_place(
         group,
         tracing=tracing_env(collector.address),
         database=database,
-        notification_port=free_tcp_port(),
         db_port=relay.port,
     )
     with httpx.Client(base_url=f"{usermgmt.base_url}/usermgmt", timeout=30) as api:
@@ -99,7 +97,6 @@ def test_starting_while_the_database_is_down(
         group,
         tracing=tracing_env(collector.address),
         database=database,
-        notification_port=free_tcp_port(),
         db_port=relay.port,
     )
     with httpx.Client(base_url=f"{usermgmt.base_url}/usermgmt", timeout=30) as api:

@@ -122,7 +122,6 @@ def test_an_existing_table_from_the_original_service_is_used_as_is(
         group,
         tracing=tracing_env(collector.address),
         database=database,
-        notification_port=free_tcp_port(),
     )
     with httpx.Client(base_url=f"{usermgmt.base_url}/usermgmt") as api:
         check_legacy_table(api, database)
@@ -161,7 +160,6 @@ def test_json_logs_are_one_object_per_line_with_the_trace_id(
         group,
         tracing=tracing_env(collector.address),
         database=database,
-        notification_port=free_tcp_port(),
         extra={"LOG_FORMAT": "json"},
     )
     response = httpx.get(f"{usermgmt.base_url}/usermgmt/notification-xray")  # notification is down

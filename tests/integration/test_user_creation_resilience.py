@@ -65,7 +65,6 @@ def test_notification_down_keeps_the_user_and_faults_the_call(
         group,
         tracing=tracing_env(collector.address),
         database=database,
-        notification_port=free_tcp_port(),
     )
     response = create(usermgmt.base_url, "nonotify")
     assert response.status_code == 201

@@ -64,15 +64,16 @@ def start_usermgmt(
     *,
     tracing: Mapping[str, str],
     database: ScratchDatabase,
-    notification_port: int,
+    notification_port: int | None = None,
     db_port: int | None = None,
     extra: Mapping[str, str] | None = None,
     name: str = "usermgmt",
 ) -> ServiceProcess:
+    """User management; without `notification_port`, the notification service is down."""
     env = {
         **database.env(port=db_port),
         "NOTIFICATION_SERVICE_HOST": "localhost",
-        "NOTIFICATION_SERVICE_PORT": str(notification_port),
+        "NOTIFICATION_SERVICE_PORT": str(notification_port or free_tcp_port()),
         "BCRYPT_ROUNDS": "4",  # the policy is tested; the hashing cost is not
         **tracing,
         **(extra or {}),
