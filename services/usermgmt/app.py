@@ -32,13 +32,16 @@ def create_app(settings: Settings) -> ASGIApp:
         settings.notification_base_url,
         timeout=settings.notification_timeout_seconds,
         transport=traced_async_transport(tracer),
+        policy=settings.notification_connection_policy,
     )
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         tracer.start()
         log.info("database: %s (from %s)", database.describe(), chosen_by)
-        log.info("notification service: %s", notifier.base_url)
+        log.info(
+            "notification service: %s (connections: %s)", notifier.base_url, notifier.policy
+        )
         with tracer.untraced():
             try:
                 await run_in_threadpool(database.ensure_schema)

@@ -2,6 +2,9 @@
 
 Every call goes through one httpx.AsyncClient whose transport is traced, so each appears as a
 `remote` subsegment and the notification service continues the same trace.
+
+Its connection policy (settings.ConnectionPolicy) decides whether a V1/V2 canary behind a
+connection-level balancer is split per connection or per request.
 """
 
 from __future__ import annotations
@@ -9,6 +12,8 @@ from __future__ import annotations
 from typing import Any
 
 import httpx
+
+from .settings import ConnectionPolicy
 
 # Email bodies use the notification service's field names.
 EmailMessage = dict[str, Any]
@@ -24,10 +29,24 @@ class NotificationUnavailable(Exception):
 
 class NotificationClient:
     def __init__(
-        self, base_url: str, *, timeout: float, transport: httpx.AsyncBaseTransport
+        self,
+        base_url: str,
+        *,
+        timeout: float,
+        transport: httpx.AsyncBaseTransport,
+        policy: ConnectionPolicy = ConnectionPolicy.KEEP_ALIVE,
     ) -> None:
         self.base_url = base_url
-        self._client = httpx.AsyncClient(base_url=base_url, timeout=timeout, transport=transport)
+        self.policy = policy
+        headers = {}
+        if policy is ConnectionPolicy.PER_REQUEST:
+            # Asking the server to close makes it close first, so the TIME_WAIT sockets of
+            # thousands of short connections pile up on the server's side, not on this
+            # client's ephemeral ports.
+            headers["Connection"] = "close"
+        self._client = httpx.AsyncClient(
+            base_url=base_url, timeout=timeout, transport=transport, headers=headers
+        )
 
     async def xray(self) -> dict[str, Any]:
         response = await self._request("GET", "/notification/xray")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from enum import StrEnum
 from pathlib import Path
 
 from pydantic import Field, SecretStr, field_validator
@@ -11,6 +12,20 @@ from sqlalchemy.exc import ArgumentError
 from servicekit import ServiceSettings
 
 DEFAULT_TRACING_NAME = "User-Management-Microservice"
+
+
+class ConnectionPolicy(StrEnum):
+    """How the notification client uses its connections.
+
+    keep-alive: reuse connections (the fastest). A connection-level balancer (kube-proxy,
+    Docker's DNS round robin) then sends every request on a connection to the backend that
+    connection first reached, so a V1/V2 canary is split per connection, not per request.
+    per-request: a new connection for every call, closed by the server after its answer, so
+    the balancer picks a backend for every request and the split follows the replica ratio.
+    """
+
+    KEEP_ALIVE = "keep-alive"
+    PER_REQUEST = "per-request"
 
 
 class Settings(ServiceSettings):
@@ -33,6 +48,9 @@ class Settings(ServiceSettings):
     )
     notification_timeout_seconds: float = Field(
         5.0, gt=0, le=120, validation_alias="NOTIFICATION_TIMEOUT_SECONDS"
+    )
+    notification_connection_policy: ConnectionPolicy = Field(
+        ConnectionPolicy.KEEP_ALIVE, validation_alias="NOTIFICATION_CONNECTION_POLICY"
     )
     # Spring's BCryptPasswordEncoder default strength.
     bcrypt_rounds: int = Field(10, ge=4, le=16, validation_alias="BCRYPT_ROUNDS")

@@ -56,6 +56,14 @@ def test_an_invalid_setting_stops_start_up_with_one_line(
     assert expected in line
 
 
+def test_an_unknown_connection_policy_names_the_choices() -> None:
+    result = run_briefly("usermgmt", {"NOTIFICATION_CONNECTION_POLICY": "sticky"})
+    assert result.returncode == 2
+    assert "NOTIFICATION_CONNECTION_POLICY='sticky': Input should be 'keep-alive' or " in (
+        result.stderr
+    )
+
+
 def test_a_secret_is_named_but_never_echoed() -> None:
     result = run_briefly(
         "usermgmt", {"DATABASE_URL": "mysql+pymysql://app:s3cret@db:notaport/usermgmt"}

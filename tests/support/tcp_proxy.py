@@ -49,6 +49,10 @@ class TcpProxy:
                 pass
             sock.close()
 
+    def _pick_upstream(self) -> tuple[str, int]:
+        """Where the next connection goes: called once per accepted connection."""
+        return self.upstream
+
     def _accept(self, listener: socket.socket) -> None:
         while True:
             try:
@@ -56,7 +60,7 @@ class TcpProxy:
             except OSError:
                 return  # cut
             try:
-                server = socket.create_connection(self.upstream, timeout=5)
+                server = socket.create_connection(self._pick_upstream(), timeout=5)
             except OSError:
                 client.close()
                 continue
