@@ -90,10 +90,14 @@ def test_every_variable_set_is_read(compose: Config) -> None:
         assert not unread, f"service {name} sets variables {repository} never reads: {unread}"
 
 
-def test_apps_use_the_names_and_values_of_k8s(compose: Config, base: list[Obj]) -> None:
+def test_apps_use_the_names_and_values_of_k8s(
+    compose: Config, builds: dict[str, list[Obj]]
+) -> None:
+    """Compose runs V1 and V2 side by side: a canary, so it matches a canary overlay."""
+    canary = builds["canary-2-2"]
     for service, deployment in APPS.items():
         local = environment(compose["services"][service])
-        cluster = server_env(base, deployment)
+        cluster = server_env(canary, deployment)
         assert set(local) == set(cluster) - set(K8S_ONLY), f"{service} vs k8s {deployment}"
         for variable in SAME_VALUES:
             if variable in cluster:

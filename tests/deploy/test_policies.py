@@ -132,6 +132,19 @@ def test_canary_replicas_are_as_named(builds: dict[str, list[Obj]], name: str) -
     assert named(objects, "Deployment", "notification-v2")["spec"]["replicas"] == v2
 
 
+@pytest.mark.parametrize("name", BUILDS)
+def test_canaries_split_per_request_and_only_canaries(
+    builds: dict[str, list[Obj]], name: str
+) -> None:
+    """Behind kube-proxy a kept-alive connection stays on one pod: while V1 and V2 share the
+    Service, user management must open a connection per call; elsewhere it keeps them alive."""
+    pod = named(builds[name], "Deployment", "usermgmt")["spec"]["template"]["spec"]
+    [server] = [c for c in pod["containers"] if c["name"] == "server"]
+    env = {item["name"]: item.get("value") for item in server["env"]}
+    expected = "per-request" if CANARY.match(name) else None
+    assert env.get("NOTIFICATION_CONNECTION_POLICY") == expected
+
+
 def test_canary_steps_cover_the_course() -> None:
     steps = {n for n in _overlay_names() if CANARY.match(n)}
     assert steps == {"canary-4-0", "canary-3-1", "canary-2-2", "canary-1-3", "canary-0-4"}
