@@ -10,6 +10,7 @@ from fastapi.responses import PlainTextResponse
 
 from servicekit import from_app_state
 
+from .faults import inject
 from .mailer import Mailer
 from .schemas import Accepted, EmailRequest, XRayInfo
 from .settings import Settings
@@ -18,6 +19,8 @@ PREFIX = "/notification"
 HEALTH_PATH = f"{PREFIX}/health-status"
 
 router = APIRouter(prefix=PREFIX, tags=["notification"])
+# The routes that do the work, and suffer injected faults; the health check never does.
+work = APIRouter(dependencies=[Depends(inject)])
 
 
 class HostIdentity:
@@ -41,7 +44,7 @@ async def health_status(settings: SettingsDep) -> str:
     return f"Notification Service is UP and Running - {settings.app_version}"
 
 
-@router.get("/info", response_class=PlainTextResponse)
+@work.get("/info", response_class=PlainTextResponse)
 async def info(settings: SettingsDep, host: HostDep) -> str:
     return (
         f"Notification Service IP Address: {host.ip}\n"
@@ -50,7 +53,7 @@ async def info(settings: SettingsDep, host: HostDep) -> str:
     )
 
 
-@router.get("/xray")
+@work.get("/xray")
 async def xray(settings: SettingsDep, host: HostDep) -> XRayInfo:
     """Which version answered, and on which host: what the canary split is judged by."""
     return XRayInfo(
@@ -61,9 +64,12 @@ async def xray(settings: SettingsDep, host: HostDep) -> XRayInfo:
     )
 
 
-@router.post("/send", status_code=status.HTTP_202_ACCEPTED)
+@work.post("/send", status_code=status.HTTP_202_ACCEPTED)
 async def send(email: EmailRequest, mailer: MailerDep, background: BackgroundTasks) -> Accepted:
     """Accept an email and deliver it after responding; delivery failures are logged and
     traced, not returned."""
     background.add_task(mailer.deliver, email)
     return Accepted(message="Email accepted for delivery", recipients=len(email.recipients))
+
+
+router.include_router(work)

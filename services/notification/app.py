@@ -14,6 +14,7 @@ from servicekit import install_error_handlers
 from tracing import Tracer, XRayMiddleware
 
 from .api import HEALTH_PATH, PREFIX, HostIdentity, router
+from .faults import FaultInjector, admin
 from .mailer import Mailer
 from .settings import Settings
 
@@ -54,7 +55,17 @@ def create_app(settings: Settings) -> ASGIApp:
     app.state.settings = settings
     app.state.mailer = Mailer(settings, tracer)
     app.include_router(router)
+    untraced = {HEALTH_PATH}
+    if settings.fault_injection_enabled:
+        app.state.faults = FaultInjector(settings.initial_faults())
+        app.include_router(admin, prefix=PREFIX)
+        # Setting faults is not traffic: it stays off the service map.
+        untraced.add(f"{PREFIX}{admin.prefix}")
+        log.warning(
+            "fault injection enabled, starting with %s",
+            settings.initial_faults().model_dump(by_alias=True),
+        )
     install_error_handlers(app)
     if not tracer.enabled:
         return app
-    return XRayMiddleware(app, tracer=tracer, untraced_paths={HEALTH_PATH})
+    return XRayMiddleware(app, tracer=tracer, untraced_paths=untraced)

@@ -52,8 +52,11 @@ def load_settings(settings_class: type[S], prog: str) -> S:
 
 
 def describe(error: Any) -> str:
-    variable = ".".join(str(part) for part in error["loc"]) or "settings"
     message = str(error["msg"]).removeprefix("Value error, ")
+    if not error["loc"]:
+        # A rule across variables: its input is every variable read, secrets included.
+        return message
+    variable = ".".join(str(part) for part in error["loc"])
     if any(marker in variable.upper() for marker in SECRET_MARKERS):
         return f"{variable}: {message}"
     return f"{variable}={error['input']!r}: {message}"

@@ -64,6 +64,17 @@ def test_an_unknown_connection_policy_names_the_choices() -> None:
     )
 
 
+def test_faults_without_fault_injection_enabled_are_refused_without_echoing_secrets() -> None:
+    result = run_briefly(
+        "notification", {"FAULT_ERROR_RATE": "0.5", "AWS_MAIL_SERVER_PASSWORD": "s3cret"}
+    )
+    assert result.returncode == 2
+    assert result.stderr == (
+        "notification: invalid configuration: FAULT_ERROR_RATE or FAULT_LATENCY_MS is set:"
+        " set FAULT_INJECTION_ENABLED=true too\n"
+    )
+
+
 def test_a_secret_is_named_but_never_echoed() -> None:
     result = run_briefly(
         "usermgmt", {"DATABASE_URL": "mysql+pymysql://app:s3cret@db:notaport/usermgmt"}
