@@ -9,7 +9,10 @@ edge, none on V1 or its edge; user management's own node shows the 502s it answe
 
 from __future__ import annotations
 
+import json
 import re
+import subprocess
+import sys
 import time
 from collections import Counter
 from collections.abc import Iterator
@@ -22,7 +25,7 @@ import pytest
 from tests.support.balancer import TcpBalancer
 from tests.support.mariadb import ScratchDatabase
 from tests.support.polling import poll_until
-from tests.support.processes import ProcessGroup, ServiceProcess
+from tests.support.processes import ProcessGroup, ServiceProcess, child_env
 from tests.support.service_graph import edge_between, nodes_by_key
 from tests.support.stack import Chain, start_notification, start_usermgmt, tracing_env
 from tests.support.xray_documents import USERMGMT, notification_name
@@ -219,3 +222,37 @@ def test_without_fault_injection_enabled_there_is_no_admin_endpoint(chain: Chain
     assert response.status_code == 404 and response.json()["message"] == "Not Found"
     spec = httpx.get(notification + "/notification/openapi.json").json()
     assert not [path for path in spec["paths"] if "admin" in path]
+
+
+def faults_cli(*args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "notification.faults", *args],
+        capture_output=True,
+        text=True,
+        timeout=30,
+        env=child_env({}),
+    )
+
+
+def test_the_command_sets_shows_and_clears_faults(run: Run) -> None:
+    url = ("--url", run.v2.base_url)
+
+    set_ = faults_cli(*url, "--error-rate", "0.25", "--latency-ms", "5")
+    shown = faults_cli(*url)
+    cleared = faults_cli(*url, "--clear")
+
+    assert set_.returncode == shown.returncode == cleared.returncode == 0, set_.stderr
+    assert json.loads(set_.stdout) == {"errorRate": 0.25, "errorStatus": 500, "latencyMs": 5}
+    assert shown.stdout == set_.stdout
+    assert json.loads(cleared.stdout) == {"errorRate": 0, "errorStatus": 500, "latencyMs": 0}
+
+
+def test_the_command_says_what_is_wrong(run: Run, chain: Chain) -> None:
+    invalid = faults_cli("--url", run.v2.base_url, "--error-rate", "3")
+    assert invalid.returncode == 1
+    assert invalid.stderr.strip() == (
+        "Invalid request: errorRate: Input should be less than or equal to 1"
+    )
+    disabled = faults_cli("--url", chain.notification.base_url)
+    assert disabled.returncode == 1
+    assert "start it with FAULT_INJECTION_ENABLED=true" in disabled.stderr
