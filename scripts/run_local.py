@@ -77,6 +77,7 @@ def services() -> list[Service]:
                 "APP_VERSION": "V1",
                 "AWS_MAIL_SERVER_HOST": "127.0.0.1",
                 "AWS_MAIL_SERVER_PORT": str(SMTP_PORT),
+                "FAULT_INJECTION_ENABLED": "true",  # python -m notification.faults ...
                 **tracing,
             },
             f"http://127.0.0.1:{NOTIFICATION_PORT}/notification/health-status",
@@ -166,6 +167,7 @@ Everything is up. Try:
   curl {base}/users
 API docs:     {base}/docs  and  http://localhost:{NOTIFICATION_PORT}/notification/docs
 Service map:  http://{XRAY}/   (or: {sys.executable} -m xray_local map --address {XRAY})
+Faults:       {sys.executable} -m notification.faults --error-rate 0.5   (then --clear)
 Emails are printed by 'smtp' below. Ctrl-C stops everything.
 """
 
