@@ -16,11 +16,35 @@ from typing import Any
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from pydantic import BaseModel, Field
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from tracing import current_trace_id
 
+from .openapi import document_errors
+
 log = logging.getLogger(__name__)
+
+
+class FieldError(BaseModel):
+    field: str = Field(description="The field at fault, dotted for nested ones; `body` for all")
+    message: str
+
+
+class ErrorBody(BaseModel):
+    """The body of every error response (4xx and 5xx)."""
+
+    timestamp: str = Field(description="When it happened: ISO 8601, UTC, milliseconds")
+    status: int = Field(description="The response's status code")
+    error: str = Field(description="The status code's reason phrase")
+    message: str
+    path: str = Field(description="The request's path")
+    errors: list[FieldError] = Field(
+        default_factory=list, description="One entry per invalid field; absent when none is"
+    )
+    trace_id: str = Field(
+        "", description="The request's X-Ray trace id; absent when it is not traced"
+    )
 
 
 def error_response(
@@ -31,25 +55,24 @@ def error_response(
     errors: list[dict[str, str]] | None = None,
     headers: Mapping[str, str] | None = None,
 ) -> JSONResponse:
-    body: dict[str, Any] = {
-        "timestamp": datetime.now(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z"),
-        "status": status,
-        "error": HTTPStatus(status).phrase,
-        "message": message,
-        "path": request.url.path,
-    }
-    if errors:
-        body["errors"] = errors
-    trace_id = current_trace_id()
-    if trace_id:
-        body["trace_id"] = trace_id
-    return JSONResponse(body, status_code=status, headers=headers)
+    body = ErrorBody(
+        timestamp=datetime.now(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z"),
+        status=status,
+        error=HTTPStatus(status).phrase,
+        message=message,
+        path=request.url.path,
+        errors=[FieldError(**error) for error in errors or ()],
+        trace_id=current_trace_id() or "",
+    )
+    return JSONResponse(body.model_dump(exclude_defaults=True), status_code=status, headers=headers)
 
 
 def install_error_handlers(app: FastAPI) -> None:
+    """Answer every error with an `ErrorBody`, and say so in the app's OpenAPI document."""
     app.add_exception_handler(StarletteHTTPException, _http_error)  # type: ignore[arg-type]
     app.add_exception_handler(RequestValidationError, _invalid_request)  # type: ignore[arg-type]
     app.add_exception_handler(Exception, _unexpected_error)
+    document_errors(app, ErrorBody)
 
 
 async def _http_error(request: Request, exc: StarletteHTTPException) -> JSONResponse:

@@ -1,0 +1,86 @@
+"""Errors as clients see them: one JSON body, the same for every failure, as documented."""
+
+from __future__ import annotations
+
+import httpx
+import pytest
+from fastapi import FastAPI, HTTPException
+from pydantic import BaseModel
+
+from servicekit import install_error_handlers
+from servicekit.errors import ErrorBody
+
+pytestmark = pytest.mark.anyio
+# JSON must be UTF-8: FastAPI answers a 400 when the body cannot even be decoded.
+LATIN_1_JSON = '{"name": "café"}'.encode("latin-1")
+
+
+class Item(BaseModel):
+    name: str
+
+
+def build_app() -> FastAPI:
+    app = FastAPI()
+    install_error_handlers(app)
+
+    @app.post("/items")
+    async def create(item: Item) -> Item:
+        return item
+
+    @app.put("/items")
+    async def replace(item: Item) -> Item:
+        return item
+
+    @app.get("/items/{name}", responses={404: {"description": "No such item"}})
+    async def read(name: str) -> Item:
+        raise HTTPException(404, f"no item {name}")
+
+    @app.delete("/items/{name}")
+    async def delete(name: str) -> None:
+        return None
+
+    return app
+
+
+async def request(app: FastAPI, method: str, path: str, **kwargs: object) -> httpx.Response:
+    transport = httpx.ASGITransport(app=app)
+    async with httpx.AsyncClient(transport=transport, base_url="http://api.example") as client:
+        return await client.request(method, path, **kwargs)  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize(
+    ("method", "path", "kwargs", "status"),
+    [
+        ("GET", "/items/pen", {}, 404),
+        ("POST", "/items", {"json": {}}, 422),
+        (
+            "POST",
+            "/items",
+            {"content": LATIN_1_JSON, "headers": {"Content-Type": "application/json"}},
+            400,
+        ),
+        ("PATCH", "/items", {}, 405),
+        ("GET", "/nowhere", {}, 404),
+    ],
+    ids=["http-exception", "invalid-body", "unreadable-body", "wrong-method", "unknown-path"],
+)
+async def test_every_error_has_the_documented_body(
+    method: str, path: str, kwargs: dict[str, object], status: int
+) -> None:
+    response = await request(build_app(), method, path, **kwargs)
+    assert response.status_code == status
+    assert response.headers["Content-Type"] == "application/json"
+    body = ErrorBody.model_validate(response.json())
+    assert (body.status, body.path) == (status, path)
+    assert set(response.json()) <= set(ErrorBody.model_fields)
+
+
+async def test_absent_field_errors_and_trace_id_are_left_out() -> None:
+    """Clients of the original services see its five fields, and more only when there is more."""
+    body = (await request(build_app(), "GET", "/items/pen")).json()
+    assert set(body) == {"timestamp", "status", "error", "message", "path"}
+
+
+async def test_invalid_fields_are_listed() -> None:
+    body = (await request(build_app(), "POST", "/items", json={"name": 3})).json()
+    assert body["errors"] == [{"field": "name", "message": "Input should be a valid string"}]
