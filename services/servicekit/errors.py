@@ -18,6 +18,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.routing import Match
 
 from tracing import current_trace_id
 
@@ -76,7 +77,10 @@ def install_error_handlers(app: FastAPI) -> None:
 
 
 async def _http_error(request: Request, exc: StarletteHTTPException) -> JSONResponse:
-    return error_response(request, exc.status_code, str(exc.detail), headers=exc.headers)
+    headers = exc.headers
+    if exc.status_code == HTTPStatus.METHOD_NOT_ALLOWED:
+        headers = {**(headers or {}), "Allow": _allowed_methods(request)}
+    return error_response(request, exc.status_code, str(exc.detail), headers=headers)
 
 
 async def _invalid_request(request: Request, exc: RequestValidationError) -> JSONResponse:
@@ -88,6 +92,17 @@ async def _invalid_request(request: Request, exc: RequestValidationError) -> JSO
 async def _unexpected_error(request: Request, exc: Exception) -> JSONResponse:
     # Logged once, with the trace id, by the tracing middleware or else by the server.
     return error_response(request, HTTPStatus.INTERNAL_SERVER_ERROR, "Internal server error")
+
+
+def _allowed_methods(request: Request) -> str:
+    """Every method the path answers to. Starlette's 405 names those of the first route with
+    that path only: `Allow: POST` for /user, which also takes PUT from another route."""
+    methods: set[str] = set()
+    for route in request.app.router.routes:
+        match, _ = route.matches(request.scope)
+        if match is not Match.NONE:
+            methods |= getattr(route, "methods", None) or set()
+    return ", ".join(sorted(methods))
 
 
 def _field_error(error: dict[str, Any]) -> dict[str, str]:

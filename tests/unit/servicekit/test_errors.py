@@ -84,3 +84,17 @@ async def test_absent_field_errors_and_trace_id_are_left_out() -> None:
 async def test_invalid_fields_are_listed() -> None:
     body = (await request(build_app(), "POST", "/items", json={"name": 3})).json()
     assert body["errors"] == [{"field": "name", "message": "Input should be a valid string"}]
+
+
+@pytest.mark.parametrize(
+    ("path", "allowed"),
+    [("/items", "POST, PUT"), ("/items/pen", "DELETE, GET")],
+)
+async def test_a_wrong_method_is_told_every_method_of_the_path(path: str, allowed: str) -> None:
+    """RFC 9110: a 405's Allow lists the methods the resource supports, whichever route has them.
+
+    Starlette's own 405 names only the first route's: `Allow: POST` for /items, whose PUT
+    is another route."""
+    response = await request(build_app(), "OPTIONS", path)
+    assert response.status_code == 405
+    assert response.headers["Allow"] == allowed
