@@ -13,6 +13,8 @@ from typing import Any
 from fastapi import FastAPI
 from pydantic import BaseModel
 
+from tracing import HEADER_NAME
+
 Document = dict[str, Any]
 
 SCHEMAS_REF = "#/components/schemas/"
@@ -20,6 +22,19 @@ SCHEMAS_REF = "#/components/schemas/"
 FASTAPI_ERROR_SCHEMAS = ("HTTPValidationError", "ValidationError")
 UNREADABLE_BODY = {"description": "The body could not be read (for example, it is not UTF-8)"}
 INVALID_REQUEST = "Invalid request: the fields at fault are listed in `errors`"
+TRACE_HEADER_PARAMETER = "TraceHeader"
+TRACE_HEADER: Document = {
+    "name": HEADER_NAME,
+    "in": "header",
+    "required": False,
+    "description": (
+        "An X-Ray trace to continue: `Root=1-<8 hex>-<24 hex>`, optionally `;Parent=<16 hex>` "
+        "and `;Sampled=0|1|?`. A malformed value is ignored: the request starts a new trace. "
+        "The response's header names the trace the request joined."
+    ),
+    "schema": {"type": "string"},
+    "example": "Root=1-5759e988-bd862e3fe1be46a994272793;Parent=53995c3f42cd8ad8;Sampled=1",
+}
 
 
 def edit_openapi(app: FastAPI, edit: Callable[[Document], None]) -> None:
@@ -59,6 +74,19 @@ def document_errors(app: FastAPI, body: type[BaseModel]) -> None:
                         response["description"] = INVALID_REQUEST
         for name in FASTAPI_ERROR_SCHEMAS:
             schemas.pop(name, None)  # referenced by FastAPI's 422s only, replaced above
+
+    edit_openapi(app, edit)
+
+
+def document_trace_header(app: FastAPI) -> None:
+    """Every operation takes the optional X-Amzn-Trace-Id header (see tracing's middleware)."""
+
+    def edit(document: Document) -> None:
+        parameters = document.setdefault("components", {}).setdefault("parameters", {})
+        parameters[TRACE_HEADER_PARAMETER] = TRACE_HEADER
+        reference = {"$ref": f"#/components/parameters/{TRACE_HEADER_PARAMETER}"}
+        for operation in _operations(document):
+            operation.setdefault("parameters", []).append(reference)
 
     edit_openapi(app, edit)
 

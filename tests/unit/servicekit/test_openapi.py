@@ -8,8 +8,9 @@ from typing import Any
 from fastapi import FastAPI
 from pydantic import BaseModel
 
-from servicekit import install_error_handlers
+from servicekit import document_trace_header, install_error_handlers
 from servicekit.openapi import edit_openapi
+from tracing import HEADER_NAME, parse_trace_header
 
 ERROR_BODY = {"application/json": {"schema": {"$ref": "#/components/schemas/ErrorBody"}}}
 
@@ -90,3 +91,22 @@ def test_edits_apply_once_and_again_when_fastapi_rebuilds_the_document() -> None
     assert "/later" in app.openapi()["paths"]
     assert len(calls) == 2
     assert "ErrorBody" in app.openapi()["components"]["schemas"]
+
+
+def test_the_trace_header_is_an_optional_parameter_of_every_operation() -> None:
+    """Clients see in the docs that they may pass their trace on, and a fuzzer sends it."""
+    app = build_app()
+    document_trace_header(app)
+    document = app.openapi()
+    [parameter] = document["components"]["parameters"].values()
+    assert (parameter["name"], parameter["in"], parameter["required"]) == (
+        HEADER_NAME,
+        "header",
+        False,
+    )
+    assert parse_trace_header(parameter["example"]) is not None
+    for path, path_item in document["paths"].items():
+        for method, operation in path_item.items():
+            references = [p.get("$ref", "") for p in operation.get("parameters", [])]
+            assert references.count("#/components/parameters/TraceHeader") == 1, (method, path)
+    assert app.openapi()["paths"] == document["paths"]  # not added again on the next request
