@@ -40,9 +40,9 @@ class NotificationClient:
         self.policy = policy
         headers = {}
         if policy is ConnectionPolicy.PER_REQUEST:
-            # Asking the server to close makes it close first, so the TIME_WAIT sockets of
-            # thousands of short connections pile up on the server's side, not on this
-            # client's ephemeral ports.
+            # Asking the server to close makes it close first (almost always), so the
+            # TIME_WAIT sockets of thousands of short connections pile up on the server's
+            # side, not on this client's ephemeral ports.
             headers["Connection"] = "close"
         self._client = httpx.AsyncClient(
             base_url=base_url, timeout=timeout, transport=transport, headers=headers
