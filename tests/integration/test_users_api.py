@@ -206,6 +206,23 @@ def test_the_openapi_document_describes_the_api(api: httpx.Client) -> None:
     assert api.get("/docs").status_code == 200
 
 
+def test_the_openapi_document_warns_of_the_database_being_down(api: httpx.Client) -> None:
+    """A 503 with Retry-After may come from every route that reads or writes users."""
+    spec = api.get("/openapi.json").json()
+    database_routes = [
+        ("get", "/usermgmt/users"),
+        ("get", "/usermgmt/user/{username}"),
+        ("post", "/usermgmt/user"),
+        ("put", "/usermgmt/user"),
+        ("delete", "/usermgmt/user/{username}"),
+        ("get", "/usermgmt/status/{username}"),
+    ]
+    for method, path in database_routes:
+        unavailable = spec["paths"][path][method]["responses"]["503"]
+        assert "Retry-After" in unavailable["headers"], (method, path)
+    assert "503" not in spec["paths"]["/usermgmt/health-status"]["get"]["responses"]
+
+
 def test_the_notification_endpoints_pass_through(api: httpx.Client, chain: Chain) -> None:
     assert api.get("/health-status").text == "User Management Service UP and RUNNING - V1"
     assert (

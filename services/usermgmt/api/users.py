@@ -19,9 +19,25 @@ log = logging.getLogger(__name__)
 
 router = APIRouter(tags=["users"])
 
-NOT_FOUND: dict[int | str, dict[str, Any]] = {404: {"description": "No user with that user name"}}
+# Answered by usermgmt.errors for every route that uses the database.
+DATABASE_DOWN: dict[int | str, dict[str, Any]] = {
+    503: {
+        "description": "The user database is unavailable",
+        "headers": {
+            "Retry-After": {
+                "description": "Seconds to wait before trying again",
+                "schema": {"type": "integer"},
+            }
+        },
+    }
+}
+NOT_FOUND: dict[int | str, dict[str, Any]] = {
+    404: {"description": "No user with that user name"},
+    **DATABASE_DOWN,
+}
 CONFLICT: dict[int | str, dict[str, Any]] = {
-    409: {"description": "The user name or email is taken"}
+    409: {"description": "The user name or email is taken"},
+    **DATABASE_DOWN,
 }
 
 
@@ -30,7 +46,7 @@ def health_status() -> str:
     return "User Management Service UP and RUNNING - V1"
 
 
-@router.get("/users")
+@router.get("/users", responses=DATABASE_DOWN)
 def list_users(session: SessionDep) -> list[UserOut]:
     return [UserOut.model_validate(user) for user in store.list_users(session)]
 
