@@ -12,6 +12,9 @@ Recipients = Annotated[list[EmailStr], Field(max_length=MAX_RECIPIENTS)]
 
 
 class EmailRequest(BaseModel):
+    """At least one of toEmails, ccEmails and bccEmails names a recipient; the subject is one
+    line."""
+
     model_config = ConfigDict(
         populate_by_name=True,
         json_schema_extra={

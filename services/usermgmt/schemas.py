@@ -6,7 +6,7 @@ from typing import Annotated
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, EmailStr, Field, StringConstraints
 
-from .passwords import policy_violations
+from .passwords import MAX_BYTES, MIN_LENGTH, SPECIAL_CHARACTERS, policy_violations
 
 Username = Annotated[
     str, StringConstraints(min_length=3, max_length=20, pattern=r"^[A-Za-z0-9._-]+$")
@@ -23,7 +23,16 @@ def _meets_policy(password: str) -> str:
     return password
 
 
-Password = Annotated[str, AfterValidator(_meets_policy)]
+Password = Annotated[
+    str,
+    AfterValidator(_meets_policy),
+    Field(
+        description=(
+            f"At least {MIN_LENGTH} characters and at most {MAX_BYTES} bytes, with a digit, a "
+            f"lower and an upper case letter and one of {SPECIAL_CHARACTERS}; no whitespace"
+        )
+    ),
+]
 
 
 class UserCreate(BaseModel):
