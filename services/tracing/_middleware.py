@@ -35,8 +35,10 @@ class XRayMiddleware:
         headers = Headers(scope=scope)
         incoming = parse_trace_header(headers.get(HEADER_NAME))
         if scope["path"] in self.untraced_paths:
+            # Never recorded: a caller asking for the decision ('?') is told it is not sampled.
+            not_sampled = False if _asks_for_decision(incoming) else None
             with self.tracer.untraced(incoming.root if incoming else None) as trace_id:
-                response = _Response(send, format_trace_header(trace_id))
+                response = _Response(send, format_trace_header(trace_id, sampled=not_sampled))
                 await self.app(scope, receive, response.send)
             return
         with self.tracer.scope():
@@ -55,8 +57,7 @@ class XRayMiddleware:
             incoming, SamplingRequest(host=host, method=scope["method"], path=scope["path"])
         )
         _put_request(segment, scope, headers, host)
-        # '?' asks the callee to tell the caller what it decided.
-        asked = incoming is not None and incoming.sampled == "?"
+        asked = _asks_for_decision(incoming)
         response = _Response(
             send, format_trace_header(segment.trace_id, sampled=segment.sampled if asked else None)
         )
@@ -96,6 +97,11 @@ class _Response:
             if not message.get("more_body", False):
                 self.finished_at = time.time()
         await self._send(message)
+
+
+def _asks_for_decision(incoming: TraceHeader | None) -> bool:
+    """'?' asks the callee to tell the caller what it decided."""
+    return incoming is not None and incoming.sampled == "?"
 
 
 def _put_request(segment: Any, scope: Scope, headers: Headers, host: str) -> None:

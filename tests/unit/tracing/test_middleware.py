@@ -202,6 +202,16 @@ async def test_health_checks_are_not_traced_but_get_a_trace_header(
     assert collector.for_trace(ROOT) == []
 
 
+async def test_a_caller_asking_a_health_check_for_the_decision_is_told_not_sampled(
+    tracer: Tracer,
+) -> None:
+    """Health checks are never recorded; a caller sending `Sampled=?` still gets its answer."""
+    response = await call(
+        build_app(tracer), "/health", {"X-Amzn-Trace-Id": f"Root={ROOT};Sampled=?"}
+    )
+    assert response.headers["X-Amzn-Trace-Id"] == f"Root={ROOT};Sampled=0"
+
+
 @pytest.mark.parametrize(("path", "status"), [("/nowhere", 404), ("/status/abc", 422)])
 async def test_framework_errors_are_traced_with_the_header(
     tracer: Tracer, collector: SegmentCollector, path: str, status: int
