@@ -52,6 +52,8 @@ READS_BY_IMAGE = {
     "amazon/aws-xray-daemon": AWS_SDK,
     "mysql": MYSQL_IMAGE,
     "axllent/mailpit": frozenset(),
+    # load/locustfile.py's own; compose gives Locust's options on its command line.
+    "locustio/locust": frozenset({"LOAD_RATE", "LOAD_EMAIL", "LOAD_SUMMARY_JSON"}),
 }
 
 

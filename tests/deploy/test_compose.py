@@ -1,12 +1,18 @@
 """Must show 3 (compose): `docker-compose config` accepts docker-compose.yml with and without
-`--profile aws`, and the variables it sets are ones the services read, named as in k8s/."""
+`--profile aws`, and the variables it sets are ones the services read, named as in k8s/.
+`--profile load` (Locust, issue 5) is accepted alone and with `aws`, and drives user management."""
 
 from __future__ import annotations
 
 import re
+import tomllib
 from typing import Any
 
-from . import readers
+import pytest
+from packaging.requirements import Requirement
+from packaging.version import Version
+
+from . import composefile, readers
 from .composefile import built_from_here, environment
 from .dockerfiles import IMAGES, last, stages
 from .kube import Obj, containers, image_repository, image_tag, named
@@ -36,6 +42,9 @@ APPS = {  # compose service -> k8s Deployment
     "notification-v2": "notification-v2",
 }
 HOST_VARIABLES = ("DB_HOSTNAME", "NOTIFICATION_SERVICE_HOST", "AWS_MAIL_SERVER_HOST")
+# Services that only a profile starts, and the profile.
+PROFILED = {"aws-xray-daemon": ["aws"], "locust": ["load"]}
+LOCUST_DIR = "/mnt/load"
 
 Config = dict[str, Any]
 
@@ -59,14 +68,14 @@ def test_both_profiles_are_accepted(compose: Config, compose_aws: Config) -> Non
     assert "aws-xray-daemon" in compose_aws["services"]
 
 
-def test_the_aws_profile_adds_only_the_real_daemon(compose: Config) -> None:
+def test_each_profile_adds_only_its_own_service(compose: Config) -> None:
     profiled = {
         name: svc["profiles"] for name, svc in compose["services"].items() if "profiles" in svc
     }
-    assert profiled == {"aws-xray-daemon": ["aws"]}
+    assert profiled == PROFILED
     for name, service in compose["services"].items():
         # `docker compose up` without the profile would refuse a dependency on it.
-        assert "aws-xray-daemon" not in (service.get("depends_on") or {}), name
+        assert not set(PROFILED) & set(service.get("depends_on") or {}), name
     command = compose["services"]["xray-local"]["command"]
     assert command[command.index("--upstream") + 1] == "aws-xray-daemon:2000"
 
@@ -178,3 +187,57 @@ def test_daemons_mount_the_configuration_k8s_uses(compose: Config) -> None:
         mounts = compose["services"][name]["volumes"]
         assert any(m.startswith(f"{config}:/etc/xray/config.yaml") for m in mounts), name
         assert "/etc/xray/config.yaml" in compose["services"][name]["command"], name
+
+
+# --- --profile load: Locust ---------------------------------------------------------------
+
+
+def option(command: list[str], *names: str) -> str:
+    """The value after the first of `names` in a command line."""
+    for index, arg in enumerate(command[:-1]):
+        if arg in names:
+            return command[index + 1]
+    raise AssertionError(f"no {' or '.join(names)} in {command}")
+
+
+@pytest.mark.parametrize("profiles", [("load",), ("aws", "load")], ids=["load", "aws+load"])
+def test_the_load_profile_is_accepted(profiles: tuple[str, ...]) -> None:
+    config = composefile.resolve(*profiles)  # fails the test if docker-compose rejects it
+    assert {"locust", "usermgmt", *APPS} <= set(config["services"])
+
+
+def test_locust_runs_the_repositorys_locustfile_read_only(compose: Config) -> None:
+    locust = compose["services"]["locust"]
+    mounts = [volume.rsplit(":", 2) for volume in locust["volumes"]]
+    assert [str(REPO / "load"), LOCUST_DIR, "ro"] in mounts
+    locustfile = option(locust["command"], "-f", "--locustfile")
+    assert locustfile.startswith(f"{LOCUST_DIR}/")
+    assert (REPO / "load" / locustfile.removeprefix(f"{LOCUST_DIR}/")).is_file()
+
+
+def test_locust_targets_usermgmt_by_its_compose_name(compose: Config) -> None:
+    locust = compose["services"]["locust"]
+    host = option(locust["command"], "-H", "--host")
+    usermgmt_port = environment(compose["services"]["usermgmt"])["PORT"]
+    assert host == f"http://usermgmt:{usermgmt_port}"
+    assert "usermgmt" in names_on_the_network(compose)
+    assert locust["depends_on"] == {"usermgmt": {"condition": "service_healthy"}}
+
+
+def test_locust_starts_at_once_with_its_web_ui_on_loopback(compose: Config) -> None:
+    locust = compose["services"]["locust"]
+    assert "--autostart" in locust["command"] and "--headless" not in locust["command"]
+    assert "127.0.0.1:8089:8089/tcp" in locust["ports"]
+    for name in ("--users", "--spawn-rate", "--rate"):
+        assert float(option(locust["command"], name)) > 0, name
+
+
+def test_the_locust_image_is_a_version_the_load_extra_allows(compose: Config) -> None:
+    """`make load` (the `load` extra) and the compose profile run the same Locust."""
+    image = compose["services"]["locust"]["image"]
+    assert image_repository(image) == "locustio/locust"
+    project = tomllib.loads((REPO / "pyproject.toml").read_text())["project"]
+    extra = project["optional-dependencies"].get("load")
+    assert extra, "pyproject.toml has no `load` extra (locust) for `make load`"
+    [locust] = [r for r in map(Requirement, extra) if r.name == "locust"]
+    assert Version(image_tag(image) or "") in locust.specifier, (image, str(locust))

@@ -1,0 +1,34 @@
+"""Fixtures for the load tests: a scratch database, an SMTP server and a process group."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from tests.support.mariadb import DatabaseUnavailable, ScratchDatabase, scratch_database
+from tests.support.processes import ProcessGroup
+from tests.support.smtp import SmtpServer
+
+
+@pytest.fixture
+def database() -> Iterator[ScratchDatabase]:
+    try:
+        with scratch_database("usermgmt_load") as db:
+            yield db
+    except DatabaseUnavailable as exc:
+        pytest.fail(str(exc))
+
+
+@pytest.fixture
+def smtp() -> Iterator[SmtpServer]:
+    server = SmtpServer()
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def group(tmp_path: Path) -> Iterator[ProcessGroup]:
+    with ProcessGroup(tmp_path / "logs") as processes:
+        yield processes
