@@ -5,7 +5,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-$(shell sha1sum pyproject.toml | cut -c1-12)
 
-.PHONY: help install run test lint format clean bench screenshot
+.PHONY: help install run test lint format clean bench load screenshot
 
 help: ## List the targets
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
@@ -13,7 +13,7 @@ help: ## List the targets
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
-	$(BIN)/pip install --quiet -e '.[usermgmt,notification,xray-local,test]'
+	$(BIN)/pip install --quiet -e '.[usermgmt,notification,xray-local,load,test]'
 	rm -f $(VENV)/.installed-* && touch $@
 
 install: $(STAMP) ## Create .venv and install the services with their test tools
@@ -27,17 +27,27 @@ test: install lint ## Lint, type-check and run the whole test suite (needs Maria
 bench: install ## Benchmarks: print figures measured in one run (no thresholds)
 	$(BIN)/python scripts/bench_xray_local.py
 
+# make load: against `make run` by default; LOAD_HOST=https://... for compose or EKS.
+LOAD_HOST ?= http://localhost:8095
+USERS ?= 10
+RATE ?= 20
+DURATION ?= 1m
+
+load: install ## Locust against a running stack: LOAD_HOST, USERS, RATE (req/s in all), DURATION
+	$(BIN)/locust -f load/locustfile.py --headless --only-summary --host $(LOAD_HOST) \
+	  --users $(USERS) --spawn-rate $(USERS) --rate $(RATE) --run-time $(DURATION)
+
 screenshot: install ## Save the running local daemon's service map page to .run/map.png
 	$(BIN)/python -m tests.support.chromium screenshot http://127.0.0.1:2000/ .run/map.png
 
 lint: install ## ruff and mypy
-	$(BIN)/ruff check services tests scripts
-	$(BIN)/ruff format --check services tests scripts
+	$(BIN)/ruff check services tests scripts load
+	$(BIN)/ruff format --check services tests scripts load
 	$(BIN)/mypy
 
 format: install ## Apply ruff's formatting and fixes
-	$(BIN)/ruff format services tests scripts
-	$(BIN)/ruff check --fix services tests scripts
+	$(BIN)/ruff format services tests scripts load
+	$(BIN)/ruff check --fix services tests scripts load
 
 clean: ## Remove the virtualenv and caches
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache .run
