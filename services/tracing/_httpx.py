@@ -60,10 +60,17 @@ def _prepare(request: httpx.Request, call: OutboundCall) -> None:
     if subsegment is not None:
         subsegment.traced = True  # the callee is instrumented too: X-Ray links the segments
         subsegment.put_http_meta("method", request.method)
-        subsegment.put_http_meta(
-            "url",
-            str(request.url.copy_with(username=None, password=None, query=None, fragment=None)),
-        )
+        subsegment.put_http_meta("url", _recorded_url(request.url))
+
+
+def _recorded_url(url: httpx.URL) -> str:
+    """The URL without credentials, query or fragment.
+
+    Put together from the parts httpx has already parsed and encoded: `copy_with` would
+    parse and re-encode the whole URL again, which cost more than the rest of the subsegment.
+    """
+    path = url.raw_path.partition(b"?")[0]
+    return f"{url.scheme}://{url.netloc.decode('ascii')}{path.decode('ascii')}"
 
 
 def _record(call: OutboundCall, response: httpx.Response) -> None:

@@ -14,6 +14,7 @@ from tests.support.udp import SegmentCollector
 from tests.support.upstream import Upstream
 from tests.unit.conftest import TracerFactory
 from tracing import Tracer, parse_trace_header, traced_async_transport, traced_transport
+from tracing._httpx import _recorded_url
 
 MISSING = "cannot find the current segment/subsegment"
 
@@ -159,3 +160,21 @@ class TestOutsideAnySegment:
         with caplog.at_level(logging.DEBUG):
             assert self.call(tracer, upstream).status_code == 200
         assert [r for r in caplog.records if r.levelno >= logging.WARNING] == []
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "http://127.0.0.1:8096/notification/xray",
+        "https://user:pw@example.com/a/b?q=1#frag",
+        "http://[::1]:8080/x?y=2",
+        "http://Bücher.example/ä b?x=ü",
+        "https://example.com:443/default-port",
+        "http://example.com/%2Fencoded%20path?x",
+        "HTTP://EXAMPLE.com/Case",
+    ],
+)
+def test_the_recorded_url_drops_credentials_query_and_fragment_as_httpx_would(url: str) -> None:
+    parsed = httpx.URL(url)
+    expected = parsed.copy_with(username=None, password=None, query=None, fragment=None)
+    assert _recorded_url(parsed) == str(expected)
