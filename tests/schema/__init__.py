@@ -1,0 +1,1 @@
+"""Both services fuzzed by schemathesis from their OpenAPI specs, as real processes."""

@@ -1,0 +1,99 @@
+"""Fixtures for fuzzing the services: the real call chain, traced, over MariaDB and SMTP."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import pytest
+import schemathesis
+
+from tests.support.mariadb import DatabaseUnavailable, ScratchDatabase, scratch_database
+from tests.support.processes import ProcessGroup
+from tests.support.smtp import SmtpServer
+from tests.support.stack import (
+    NOTIFICATION_HEALTH,
+    USERMGMT_HEALTH,
+    Chain,
+    start_chain,
+    tracing_env,
+)
+from tests.support.udp import SegmentCollector
+
+from .fuzzing import FuzzedService, load_schema
+
+
+@pytest.fixture(scope="package")
+def database() -> Iterator[ScratchDatabase]:
+    try:
+        with scratch_database() as db:
+            yield db
+    except DatabaseUnavailable as exc:
+        pytest.fail(str(exc))
+
+
+@pytest.fixture(scope="package")
+def collector() -> Iterator[SegmentCollector]:
+    collector = SegmentCollector()
+    yield collector
+    collector.close()
+
+
+@pytest.fixture(scope="package")
+def chain(
+    tmp_path_factory: pytest.TempPathFactory,
+    database: ScratchDatabase,
+    collector: SegmentCollector,
+) -> Iterator[Chain]:
+    """notification V1 and user management, sampling every request, sending to `collector`;
+    the notification service's emails go to an SMTP sink."""
+    smtp = SmtpServer()
+    try:
+        with ProcessGroup(tmp_path_factory.mktemp("schema")) as group:
+            yield start_chain(
+                group,
+                tracing=tracing_env(collector.address),
+                database=database,
+                smtp_port=smtp.port,
+            )
+    finally:
+        smtp.stop()
+
+
+@pytest.fixture(scope="package")
+def notification(chain: Chain, collector: SegmentCollector) -> FuzzedService:
+    return FuzzedService(
+        process=chain.notification,
+        segment_name="V1-Notification-Microservice",
+        untraced_paths=frozenset({NOTIFICATION_HEALTH}),
+        collector=collector,
+        logs=list(chain.processes),
+    )
+
+
+@pytest.fixture(scope="package")
+def usermgmt(chain: Chain, collector: SegmentCollector) -> FuzzedService:
+    return FuzzedService(
+        process=chain.usermgmt,
+        segment_name="User-Management-Microservice",
+        untraced_paths=frozenset({USERMGMT_HEALTH}),
+        collector=collector,
+        logs=list(chain.processes),
+    )
+
+
+@pytest.fixture(scope="package")
+def notification_schema(notification: FuzzedService) -> schemathesis.BaseSchema:
+    return load_schema(f"{notification.process.base_url}/notification/openapi.json")
+
+
+@pytest.fixture(scope="package")
+def usermgmt_schema(usermgmt: FuzzedService) -> schemathesis.BaseSchema:
+    return load_schema(f"{usermgmt.process.base_url}/usermgmt/openapi.json")
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_runtest_setup(item: pytest.Item) -> None:
+    """schemathesis (4.32) reads the test's `_nodeid`, which pytest 9.2 no longer has: without
+    it every `from_fixture` test fails with an AttributeError before running anything."""
+    if not hasattr(item, "_nodeid"):
+        item._nodeid = item.nodeid  # type: ignore[attr-defined]
