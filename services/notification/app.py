@@ -10,7 +10,7 @@ from fastapi import FastAPI
 from starlette.concurrency import run_in_threadpool
 from starlette.types import ASGIApp
 
-from servicekit import install_error_handlers
+from servicekit import document_trace_header, install_error_handlers
 from tracing import Tracer, XRayMiddleware
 
 from .api import HEALTH_PATH, PREFIX, HostIdentity, router
@@ -66,6 +66,7 @@ def create_app(settings: Settings) -> ASGIApp:
             settings.initial_faults().model_dump(by_alias=True),
         )
     install_error_handlers(app)
+    document_trace_header(app)
     if not tracer.enabled:
         return app
     return XRayMiddleware(app, tracer=tracer, untraced_paths=untraced)

@@ -11,7 +11,7 @@ from sqlalchemy import exc as sa_exc
 from starlette.concurrency import run_in_threadpool
 from starlette.types import ASGIApp
 
-from servicekit import install_error_handlers
+from servicekit import document_trace_header, install_error_handlers
 from tracing import Tracer, XRayMiddleware, instrument_engine, traced_async_transport
 
 from .api import HEALTH_PATH, PREFIX, router
@@ -66,6 +66,7 @@ def create_app(settings: Settings) -> ASGIApp:
     app.state.notifier = notifier
     app.include_router(router)
     install_error_handlers(app)
+    document_trace_header(app)
     install_dependency_errors(app)
     if not tracer.enabled:
         return app
