@@ -1,0 +1,1 @@
+"""Helpers of scripts/bench_tracing.py: wrk, telemetry sinks, modes, the OTel launcher."""
