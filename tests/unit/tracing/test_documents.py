@@ -2,12 +2,23 @@
 
 import json
 import logging
+from collections.abc import Iterator
 
+import orjson
 import pytest
 
-from tracing._documents import MAX_DOCUMENT_BYTES, PROTOCOL_HEADER, to_datagrams
+import tracing._documents
+from tracing._documents import MAX_DOCUMENT_BYTES, PROTOCOL_HEADER, serialize, to_datagrams
 
 TRACE_ID = "1-5759e988-bd862e3fe1be46a994272793"
+
+
+@pytest.fixture(autouse=True, params=["orjson", "json"])
+def writer(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
+    """Every test runs with orjson, which the services install, and with json alone."""
+    if request.param == "json":
+        monkeypatch.setattr(tracing._documents, "orjson", None)
+    yield request.param
 
 
 def segment(subsegments: list[dict]) -> dict:
@@ -84,3 +95,28 @@ def test_an_entity_of_countless_fields_keeps_its_essentials() -> None:
     assert sent["end_time"] == 2.0
     assert "annotations" not in sent
     assert sent["metadata"]["xray_trim"]["max_string_chars"] == 0
+
+
+class Opaque:
+    def __str__(self) -> str:
+        return "opaque"
+
+
+def test_what_json_has_no_type_for_is_written_as_text() -> None:
+    doc = segment([])
+    doc["metadata"] = {"default": {"value": Opaque(), 1: "int key", None: "none key"}}
+    [sent] = decode(to_datagrams(doc))
+    assert sent["metadata"] == {"default": {"value": "opaque", "1": "int key", "null": "none key"}}
+
+
+def test_an_integer_beyond_64_bits_is_still_written() -> None:
+    doc = segment([])
+    doc["metadata"] = {"default": {"big": 2**70}}
+    assert json.loads(serialize(doc))["metadata"]["default"]["big"] == 2**70
+
+
+def test_both_writers_write_the_same_document() -> None:
+    doc = segment([subsegment(1), subsegment(2)])
+    doc["http"] = {"request": {"url": "http://h\u00e9te/caf\u00e9", "method": "GET"}}
+    doc["annotations"] = {"app_version": "V1", "ratio": 0.1, "ok": True}
+    assert json.loads(serialize(doc)) == json.loads(orjson.dumps(doc)) == doc
