@@ -91,6 +91,8 @@ class DaemonEmitter:
         except Exception:
             log.exception("could not serialise %s %s", type(entity).__name__, entity.id)
             return
+        finally:
+            release_subsegments(entity)
         for datagram in datagrams:
             self._send(datagram)
 
@@ -147,3 +149,17 @@ class DaemonEmitter:
         if target != self._target:
             log.info("X-Ray daemon %s resolved to %s:%s", endpoint, *target)
         self._target = target
+
+
+def release_subsegments(entity: Any) -> None:
+    """Let reference counting free a sent entity's subsegments as soon as it is dropped.
+
+    Each subsegment points back to its segment, which lists it: a reference cycle per traced
+    request, left to the cyclic garbage collector. Under load, user management's collector ran
+    70% more often than untraced (87 against 51 young collections per 1,000 requests), its full
+    collections (60-90 ms pauses on a service's heap) twice as often. A sent entity is complete
+    and never serialised again (`to_dict`, which needs the link, has run), so nothing needs it.
+    """
+    for subsegment in getattr(entity, "subsegments", ()):
+        subsegment.parent_segment = None
+        release_subsegments(subsegment)

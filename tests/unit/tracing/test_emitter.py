@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
+import gc
 import sys
 import threading
+import weakref
 from collections.abc import Iterator
 
 import pytest
 
 from tests.support.polling import poll_until
 from tests.support.ports import free_udp_port
+from tests.support.tracer import make_tracer, request_segment
 from tests.support.udp import SegmentCollector
 from tracing import Endpoint
 from tracing._emitter import DaemonEmitter
@@ -113,3 +116,20 @@ def test_nobody_listening_changes_nothing_for_the_caller() -> None:
         emitter.send_entity(FakeEntity(index))
     emitter.close()
     assert emitter.stats.datagrams_sent + emitter.stats.send_errors == 50
+
+
+def test_a_sent_segment_is_freed_without_the_cyclic_collector(collector: SegmentCollector) -> None:
+    tracer = make_tracer(collector)
+    gc.disable()
+    try:
+        with request_segment(tracer) as segment:
+            with tracer.outbound_call("upstream") as call:
+                with tracer.outbound_call("nested"):
+                    pass
+            freed = [weakref.ref(segment), weakref.ref(call.subsegment)]
+        collector.wait_for_trace(segment.trace_id, 1)
+        del segment, call
+        assert [ref() for ref in freed] == [None, None]
+    finally:
+        gc.enable()
+        tracer.close()
