@@ -5,7 +5,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-$(shell sha1sum pyproject.toml | cut -c1-12)
 
-.PHONY: help install run test lint format clean bench load screenshot
+.PHONY: help install run test lint format clean bench bench-short load screenshot
 
 help: ## List the targets
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
@@ -13,7 +13,7 @@ help: ## List the targets
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
-	$(BIN)/pip install --quiet -e '.[usermgmt,notification,xray-local,load,test]'
+	$(BIN)/pip install --quiet -e '.[usermgmt,notification,xray-local,bench,load,test]'
 	rm -f $(VENV)/.installed-* && touch $@
 
 install: $(STAMP) ## Create .venv and install the services with their test tools
@@ -24,8 +24,12 @@ run: install ## Start notification V1, user management and a local X-Ray daemon
 test: install lint ## Lint, type-check and run the whole test suite (needs MariaDB)
 	$(BIN)/pytest
 
-bench: install ## Benchmarks: print figures measured in one run (no thresholds)
+bench: install ## Benchmarks: the local daemon, then tracing's cost on the call chain (needs wrk, MariaDB)
 	$(BIN)/python scripts/bench_xray_local.py
+	$(BIN)/python scripts/bench_tracing.py
+
+bench-short: install ## Tracing's cost on the call chain, one short round, as CI runs it
+	$(BIN)/python scripts/bench_tracing.py --short
 
 # make load: against `make run` by default; LOAD_HOST=https://... for compose or EKS.
 LOAD_HOST ?= http://localhost:8095

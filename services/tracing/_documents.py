@@ -13,12 +13,7 @@ import json
 import logging
 from typing import Any
 
-try:
-    # Writing the document is a good part of what tracing costs a request: orjson does it
-    # about 15 times faster than json (10 us less per segment on a 2-core test machine).
-    import orjson
-except ImportError:  # the services' dependencies install it; the standard library still works
-    orjson = None  # type: ignore[assignment]
+import orjson
 
 log = logging.getLogger(__name__)
 
@@ -49,12 +44,11 @@ Document = dict[str, Any]
 
 def serialize(document: Document) -> bytes:
     """Compact JSON; values JSON has no type for are written as their str()."""
-    if orjson is not None:
-        try:
-            return orjson.dumps(document, default=str, option=orjson.OPT_NON_STR_KEYS)
-        except TypeError:  # what only json can write, such as an integer beyond 64 bits
-            pass
-    return json.dumps(document, default=str, separators=(",", ":")).encode()
+    # orjson writes a document about 15 times faster than json: ~10 us less per segment.
+    try:
+        return orjson.dumps(document, default=str, option=orjson.OPT_NON_STR_KEYS)
+    except TypeError:  # what only json can write, such as an integer beyond 64 bits
+        return json.dumps(document, default=str, separators=(",", ":")).encode()
 
 
 def to_datagrams(document: Document, limit: int = MAX_DOCUMENT_BYTES) -> list[bytes]:

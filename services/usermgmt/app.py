@@ -39,9 +39,7 @@ def create_app(settings: Settings) -> ASGIApp:
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         tracer.start()
         log.info("database: %s (from %s)", database.describe(), chosen_by)
-        log.info(
-            "notification service: %s (connections: %s)", notifier.base_url, notifier.policy
-        )
+        log.info("notification service: %s (connections: %s)", notifier.base_url, notifier.policy)
         with tracer.untraced():
             try:
                 await run_in_threadpool(database.ensure_schema)

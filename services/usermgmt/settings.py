@@ -17,9 +17,10 @@ DEFAULT_TRACING_NAME = "User-Management-Microservice"
 class ConnectionPolicy(StrEnum):
     """How the notification client uses its connections.
 
-    keep-alive: reuse connections (the fastest). A connection-level balancer (kube-proxy,
-    Docker's DNS round robin) then sends every request on a connection to the backend that
-    connection first reached, so a V1/V2 canary is split per connection, not per request.
+    keep-alive: reuse connections, the lower latency for a call on its own (make bench).
+    A connection-level balancer (kube-proxy, Docker's DNS round robin) then sends every
+    request on a connection to the backend that connection first reached, so a V1/V2 canary
+    is split per connection, not per request.
     per-request: a new connection for every call, closed by the server after its answer, so
     the balancer picks a backend for every request and the split follows the replica ratio.
     """

@@ -2,23 +2,13 @@
 
 import json
 import logging
-from collections.abc import Iterator
 
 import orjson
 import pytest
 
-import tracing._documents
 from tracing._documents import MAX_DOCUMENT_BYTES, PROTOCOL_HEADER, serialize, to_datagrams
 
 TRACE_ID = "1-5759e988-bd862e3fe1be46a994272793"
-
-
-@pytest.fixture(autouse=True, params=["orjson", "json"])
-def writer(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
-    """Every test runs with orjson, which the services install, and with json alone."""
-    if request.param == "json":
-        monkeypatch.setattr(tracing._documents, "orjson", None)
-    yield request.param
 
 
 def segment(subsegments: list[dict]) -> dict:
