@@ -7,7 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from tests.support.mariadb import DatabaseUnavailable, ScratchDatabase, scratch_database
+from tests.support.fixtures import database_or_fail
+from tests.support.mariadb import ScratchDatabase
 from tests.support.processes import ProcessGroup
 from tests.support.smtp import SmtpServer
 from tests.support.stack import Chain, start_chain, tracing_env
@@ -22,11 +23,8 @@ def smtp() -> Iterator[SmtpServer]:
 
 
 def _scratch_database() -> Iterator[ScratchDatabase]:
-    try:
-        with scratch_database() as db:
-            yield db
-    except DatabaseUnavailable as exc:
-        pytest.fail(str(exc))
+    with database_or_fail() as db:
+        yield db
 
 
 database = pytest.fixture(_scratch_database, name="database")

@@ -7,18 +7,16 @@ from pathlib import Path
 
 import pytest
 
-from tests.support.mariadb import DatabaseUnavailable, ScratchDatabase, scratch_database
+from tests.support.fixtures import database_or_fail
+from tests.support.mariadb import ScratchDatabase
 from tests.support.processes import ProcessGroup
 from tests.support.smtp import SmtpServer
 
 
 @pytest.fixture
 def database() -> Iterator[ScratchDatabase]:
-    try:
-        with scratch_database("usermgmt_load") as db:
-            yield db
-    except DatabaseUnavailable as exc:
-        pytest.fail(str(exc))
+    with database_or_fail("usermgmt_load") as db:
+        yield db
 
 
 @pytest.fixture

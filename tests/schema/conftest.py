@@ -7,7 +7,8 @@ from collections.abc import Iterator
 import pytest
 import schemathesis
 
-from tests.support.mariadb import DatabaseUnavailable, ScratchDatabase, scratch_database
+from tests.support.fixtures import database_or_fail
+from tests.support.mariadb import ScratchDatabase
 from tests.support.processes import ProcessGroup
 from tests.support.smtp import SmtpServer
 from tests.support.stack import (
@@ -24,11 +25,8 @@ from .fuzzing import FuzzedService, load_schema
 
 @pytest.fixture(scope="package")
 def database() -> Iterator[ScratchDatabase]:
-    try:
-        with scratch_database() as db:
-            yield db
-    except DatabaseUnavailable as exc:
-        pytest.fail(str(exc))
+    with database_or_fail() as db:
+        yield db
 
 
 @pytest.fixture(scope="package")

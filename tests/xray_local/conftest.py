@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.support.mariadb import DatabaseUnavailable, scratch_database
+from tests.support.fixtures import database_or_fail
 from tests.support.processes import ProcessGroup
 from tests.support.xray_local import LocalXRay, start_xray_local
 
@@ -30,11 +30,8 @@ def xray(processes: ProcessGroup) -> LocalXRay:
 def scenario(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Scenario]:
     """The services (two user management instances, notification V1 and V2, MariaDB) sending
     to one daemon, after a fixed set of requests: what the map tests read."""
-    try:
-        with (
-            scratch_database("xray_local_test") as database,
-            ProcessGroup(tmp_path_factory.mktemp("scenario")) as group,
-        ):
-            yield run_scenario(group, database)
-    except DatabaseUnavailable as exc:
-        pytest.fail(str(exc))
+    with (
+        database_or_fail("xray_local_test") as database,
+        ProcessGroup(tmp_path_factory.mktemp("scenario")) as group,
+    ):
+        yield run_scenario(group, database)
