@@ -57,14 +57,12 @@ def create_app(settings: Settings) -> ASGIApp:
     app.include_router(router)
     untraced = {HEALTH_PATH}
     if settings.fault_injection_enabled:
-        app.state.faults = FaultInjector(settings.initial_faults())
+        faults = settings.initial_faults()
+        app.state.faults = FaultInjector(faults)
         app.include_router(admin, prefix=PREFIX)
         # Setting faults is not traffic: it stays off the service map.
         untraced.add(f"{PREFIX}{admin.prefix}")
-        log.warning(
-            "fault injection enabled, starting with %s",
-            settings.initial_faults().model_dump(by_alias=True),
-        )
+        log.warning("fault injection enabled, starting with %s", faults.model_dump(by_alias=True))
     install_error_handlers(app)
     document_trace_header(app)
     if not tracer.enabled:

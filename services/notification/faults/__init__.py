@@ -50,15 +50,14 @@ class Faults(BaseModel):
 class FaultInjector:
     """The current faults of this process, and their effect on one call."""
 
-    def __init__(self, faults: Faults, *, rng: random.Random | None = None) -> None:
+    def __init__(self, faults: Faults) -> None:
         self.faults = faults
-        self._random = rng or random.Random()
 
     async def apply(self) -> None:
         faults = self.faults  # one consistent set, even if replaced while sleeping
         if faults.latency_ms:
             await asyncio.sleep(faults.latency_ms / 1000)
-        if faults.error_rate and self._random.random() < faults.error_rate:
+        if faults.error_rate and random.random() < faults.error_rate:
             raise HTTPException(
                 faults.error_status,
                 f"Injected fault: {faults.error_status} at error rate {faults.error_rate:g}",
