@@ -11,10 +11,14 @@ from pathlib import Path
 from . import __version__
 from .config import (
     DEFAULT_ADDRESS,
+    DEFAULT_OTLP_ADDRESS,
+    DEFAULT_OTLP_MAX_BODY_BYTES,
     LOG_LEVELS,
+    OFF,
     Address,
     ConfigError,
     FileConfig,
+    OtlpSettings,
     Settings,
     load_config_file,
 )
@@ -33,9 +37,9 @@ def daemon_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="python -m xray_local",
         description=(
-            "A local AWS X-Ray: the daemon's UDP intake plus the X-Ray API, sampling rules and "
-            "a live service map, with no AWS account. `python -m xray_local map --help` for "
-            "the terminal map."
+            "A local AWS X-Ray: the daemon's UDP intake and an OTLP intake, plus the X-Ray "
+            "API, sampling rules and a live service map, with no AWS account. "
+            "`python -m xray_local map --help` for the terminal map."
         ),
     )
     add = parser.add_argument
@@ -45,6 +49,11 @@ def daemon_parser() -> argparse.ArgumentParser:
         "--bind-tcp",
         metavar="HOST:PORT",
         help=f"TCP address: API and page ({DEFAULT_ADDRESS})",
+    )
+    add(
+        "--bind-otlp",
+        metavar="HOST:PORT",
+        help=f"TCP address for OTLP/HTTP spans, or 'off' ({DEFAULT_OTLP_ADDRESS})",
     )
     add("-c", "--config", metavar="PATH", type=Path, help="the X-Ray daemon's config.yaml")
     add("--upstream", metavar="HOST:PORT", help="also relay every datagram to this real daemon")
@@ -83,6 +92,28 @@ def daemon_parser() -> argparse.ArgumentParser:
         metavar="N",
         help="refuse segment documents larger than this (default 65536, X-Ray's limit)",
     )
+    add(
+        "--otlp-max-body-bytes",
+        type=_positive_int,
+        default=DEFAULT_OTLP_MAX_BODY_BYTES,
+        metavar="N",
+        help="refuse OTLP/HTTP bodies larger than this, once inflated "
+        f"(default {DEFAULT_OTLP_MAX_BODY_BYTES})",
+    )
+    add(
+        "--indexed-attribute",
+        action="append",
+        default=[],
+        metavar="KEY",
+        dest="indexed_attributes",
+        help="make this span attribute an annotation, as awsxrayexporter's indexed_attributes "
+        "(repeatable)",
+    )
+    add(
+        "--index-all-attributes",
+        action="store_true",
+        help="make every span attribute an annotation (awsxrayexporter's index_all_attributes)",
+    )
     add("-l", "--log-level", choices=list(LOG_LEVELS), help="dev, debug, info, warn, error, prod")
     add("-f", "--log-file", metavar="PATH", type=Path, help="log to this file as well")
     add("-v", "--version", action="version", version=f"xray_local {__version__}")
@@ -111,6 +142,13 @@ def settings_from(args: argparse.Namespace) -> tuple[Settings, list[str]]:
     ignored += [f"{key} (config file)" for key in file.ignored]
     udp = Address.parse(args.bind or file.udp or DEFAULT_ADDRESS, "UDP address")
     tcp = Address.parse(args.bind_tcp or file.tcp or DEFAULT_ADDRESS, "TCP address")
+    otlp_text = args.bind_otlp or file.otlp or DEFAULT_OTLP_ADDRESS
+    otlp = None if otlp_text.strip().lower() == OFF else Address.parse(otlp_text, "OTLP address")
+    if otlp is not None and otlp.port and otlp.port == tcp.port:
+        raise ConfigError(
+            f"the OTLP address {otlp} and the TCP address {tcp} need different ports "
+            "(or --bind-otlp off)"
+        )
     upstream = None
     if args.upstream:
         upstream = Address.parse(args.upstream, "--upstream", allow_port_zero=False)
@@ -119,6 +157,12 @@ def settings_from(args: argparse.Namespace) -> tuple[Settings, list[str]]:
     settings = Settings(
         udp=udp,
         tcp=tcp,
+        otlp=OtlpSettings(
+            address=otlp,
+            max_body_bytes=args.otlp_max_body_bytes,
+            indexed_attributes=tuple(args.indexed_attributes),
+            index_all_attributes=args.index_all_attributes,
+        ),
         upstream=upstream,
         retention=Retention(
             max_traces=args.keep_traces,

@@ -16,6 +16,13 @@ import yaml
 from .store import Retention
 
 DEFAULT_ADDRESS = "127.0.0.1:2000"
+# OTLP/HTTP's default port (the OTLP specification).
+DEFAULT_OTLP_ADDRESS = "127.0.0.1:4318"
+OFF = "off"
+# The OTLP specification recommends a 64 MiB limit on a request body (after decompression).
+# Bodies are parsed on the one thread that also reads UDP and answers queries, so the default
+# is lower; SDKs send batches of at most 512 spans, well under 1 MiB.
+DEFAULT_OTLP_MAX_BODY_BYTES = 16 * 1024 * 1024
 LOG_LEVELS = {
     "dev": "DEBUG",
     "debug": "DEBUG",
@@ -46,6 +53,7 @@ USED_KEYS = {
     "Version",
     "Socket.UDPAddress",
     "Socket.TCPAddress",
+    "Socket.OTLPAddress",  # xray_local's own: where OTLP/HTTP is received (or "off")
     "Logging.LogLevel",
     "Logging.LogPath",
 }
@@ -81,9 +89,22 @@ class Address:
 
 
 @dataclass(frozen=True)
+class OtlpSettings:
+    """The OTLP intake: where OTLP/HTTP is received (None: not at all; OTLP over UDP is
+    always taken on the UDP address), its body limit, and the awsxrayexporter settings that
+    change documents (`indexed_attributes`, `index_all_attributes`)."""
+
+    address: Address | None = Address("127.0.0.1", 4318)
+    max_body_bytes: int = DEFAULT_OTLP_MAX_BODY_BYTES
+    indexed_attributes: tuple[str, ...] = ()
+    index_all_attributes: bool = False
+
+
+@dataclass(frozen=True)
 class Settings:
     udp: Address
     tcp: Address
+    otlp: OtlpSettings = OtlpSettings()
     upstream: Address | None = None
     retention: Retention = Retention()
     sampling_rules: Path | None = None
@@ -98,6 +119,7 @@ class FileConfig:
 
     udp: str | None = None
     tcp: str | None = None
+    otlp: str | None = None
     log_level: str | None = None
     log_file: str | None = None
     ignored: tuple[str, ...] = ()
@@ -142,6 +164,7 @@ def load_config_file(path: Path) -> FileConfig:
     return FileConfig(
         udp=strings["Socket.UDPAddress"],
         tcp=strings["Socket.TCPAddress"],
+        otlp=strings["Socket.OTLPAddress"],
         log_level=level,
         log_file=strings["Logging.LogPath"],
         # Only those set to something: the daemon's sample config lists every key, mostly empty.

@@ -1,5 +1,6 @@
-"""Run the daemon: bind both sockets first (a clear error if taken), then serve UDP intake
-and HTTP from one event loop, with a housekeeping tick for retention and analysis."""
+"""Run the daemon: bind its sockets first (a clear error if taken), then serve UDP intake and
+HTTP (the X-Ray API and page, and OTLP/HTTP on its own address) from one event loop, with a
+housekeeping tick for retention and analysis."""
 
 from __future__ import annotations
 
@@ -18,11 +19,13 @@ from typing import Any
 import uvicorn
 from starlette.applications import Starlette
 from starlette.routing import Route
+from starlette.types import ASGIApp, Receive, Scope, Send
 
 from . import __version__
 from .api import XRayApi
 from .config import Settings
 from .intake import Ingestor, UdpIntake
+from .otlp import OtlpApp, OtlpIntake
 from .sampling import SAMPLE_EVERYTHING, RulesError, Sampling, load_rules
 from .store import Store
 from .upstream import Upstream
@@ -63,19 +66,25 @@ def run(settings: Settings) -> int:
             file=sys.stderr,
         )
         return 1
-    try:
-        tcp = _bind_tcp(settings.tcp.host, settings.tcp.port)
-    except OSError as exc:
-        udp.close()
-        print(
-            f"xray_local: cannot listen on TCP {settings.tcp}: {exc.strerror or exc}",
-            file=sys.stderr,
-        )
-        return 1
+    tcp_sockets: list[socket.socket] = []
+    otlp = settings.otlp.address
+    for address, what in ((settings.tcp, "TCP"), (otlp, "TCP for OTLP/HTTP")):
+        if address is None:
+            continue
+        try:
+            tcp_sockets.append(_bind_tcp(address.host, address.port))
+        except OSError as exc:
+            for sock in (udp, *tcp_sockets):
+                sock.close()
+            print(
+                f"xray_local: cannot listen on {what} {address}: {exc.strerror or exc}",
+                file=sys.stderr,
+            )
+            return 1
     daemon = Daemon(settings, Sampling(rules), files)
     _tune_garbage_collection()
     with asyncio.Runner(loop_factory=_loop_factory()) as runner:
-        runner.run(daemon.serve(udp, tcp))
+        runner.run(daemon.serve(udp, *tcp_sockets))
     return 0
 
 
@@ -91,9 +100,15 @@ class Daemon:
         )
         self.api = XRayApi(self.store, sampling, self.ingestor)
         self.web = Web(files, self.status)
+        self.otlp = OtlpIntake(self.ingestor, settings.otlp)
         self.intake: UdpIntake | None = None
 
-    def app(self) -> Starlette:
+    def app(self, otlp_port: int | None = None) -> ASGIApp:
+        """The X-Ray API and page; and OTLP/HTTP for connections to `otlp_port`."""
+        api = self._api_app()
+        return api if otlp_port is None else ByPort(api, OtlpApp(self.otlp), otlp_port)
+
+    def _api_app(self) -> Starlette:
         web = self.web
         return Starlette(
             routes=[
@@ -105,18 +120,21 @@ class Daemon:
             ]
         )
 
-    async def serve(self, udp: socket.socket, tcp: socket.socket) -> None:
+    async def serve(
+        self, udp: socket.socket, tcp: socket.socket, otlp: socket.socket | None = None
+    ) -> None:
         if self.upstream is not None:
             await self.upstream.start()
-        self.intake = UdpIntake(udp, self.ingestor, self.upstream)
+        self.intake = UdpIntake(udp, self.ingestor, self.upstream, self.otlp)
         self.intake.start(asyncio.get_running_loop())
         tasks = [
             asyncio.create_task(self._housekeeping(), name="housekeeping"),
             asyncio.create_task(self._analysis(), name="analysis"),
         ]
+        otlp_port = otlp.getsockname()[1] if otlp is not None else None
         server = uvicorn.Server(
             uvicorn.Config(
-                self.app(),
+                self.app(otlp_port),
                 log_config=None,
                 access_log=self.settings.log_level == "DEBUG",
                 lifespan="off",
@@ -131,13 +149,15 @@ class Daemon:
             self.intake.receive_buffer_bytes // 1024,
             self.settings.tcp,
         )
+        if otlp is not None:
+            log.info("OTLP/HTTP spans on %s (POST /v1/traces)", self.settings.otlp.address)
         log.info("service map: %s", self.settings.tcp.local_url)
         # uvicorn re-raises the signal that stopped it once it is done; with these handlers
         # that ends in a normal return, so the sockets are closed and the exit code is 0.
         for stop_signal in (signal.SIGINT, signal.SIGTERM):
             signal.signal(stop_signal, lambda number, frame: None)
         try:
-            await server.serve(sockets=[tcp])
+            await server.serve(sockets=[tcp] if otlp is None else [tcp, otlp])
         finally:
             for task in tasks:
                 task.cancel()
@@ -191,6 +211,7 @@ class Daemon:
                 **asdict(store.stats),
                 "limits": asdict(store.retention),
             },
+            "otlp": self.otlp.status(),
             "api": self.api.status(),
             "sampling": {
                 name: {**asdict(stats), "clients": len(stats.clients)}
@@ -202,6 +223,18 @@ class Daemon:
                 else None
             ),
         }
+
+
+class ByPort:
+    """Sends each connection to the application for the port it came in on."""
+
+    def __init__(self, main: ASGIApp, other: ASGIApp, other_port: int) -> None:
+        self.main, self.other, self.other_port = main, other, other_port
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        server = scope.get("server")
+        app = self.other if server is not None and server[1] == self.other_port else self.main
+        await app(scope, receive, send)
 
 
 def _tune_garbage_collection() -> None:

@@ -153,6 +153,11 @@ def parse_document(raw: bytes, loads: Callable[[bytes], Any] = fast_loads) -> Do
         raise InvalidDocument("bad_json", f"the document is not valid JSON: {exc}") from None
     if type(body) is not dict:
         raise InvalidDocument("not_object", "the document is not a JSON object")
+    return document_from(body, raw)
+
+
+def document_from(body: dict[str, Any], raw: bytes) -> Document:
+    """Validate and reduce a document already parsed (`raw` is its JSON text)."""
     try:
         return reduce_document(body, raw)
     except InvalidDocument as exc:

@@ -16,14 +16,21 @@ import time
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
 
-from .documents import InvalidDocument, parse_document
+from .documents import InvalidDocument, document_from, parse_document
 from .store import Store
 from .trace import TraceFull
 from .upstream import Upstream
 
+if TYPE_CHECKING:
+    from .otlp.intake import OtlpIntake
+
 log = logging.getLogger(__name__)
 
+# After the header, AWS's OpenTelemetry distributions send OTLP instead of a document:
+# T1S sampled spans, T1U unsampled spans, M1 metrics (otlp/intake.py).
+OTLP_PREFIXES = (b"T1S", b"T1U", b"M1")
 PROTOCOL_HEADERS = (b'{"format":"json","version":1}', b'{"format": "json", "version": 1}')
 # X-Ray's limit on one segment document.
 DEFAULT_MAX_DOCUMENT_BYTES = 64 * 1024
@@ -60,15 +67,16 @@ class Ingestor:
         self._clock = clock
         self._last_logged: dict[str, float] = {}
 
-    def ingest(self, raw: bytes) -> None:
-        """Store one document, or raise InvalidDocument (already counted and logged)."""
+    def ingest(self, raw: bytes, parsed: dict[str, Any] | None = None) -> None:
+        """Store one document (its JSON text, and the text parsed when the caller made it),
+        or raise InvalidDocument (already counted and logged)."""
         try:
             if len(raw) > self.max_document_bytes:
                 raise InvalidDocument(
                     "oversized",
                     f"the document is {len(raw)} bytes; the limit is {self.max_document_bytes}",
                 )
-            document = parse_document(raw)
+            document = parse_document(raw) if parsed is None else document_from(parsed, raw)
             try:
                 self.store.add(document)
             except TraceFull as exc:
@@ -116,10 +124,17 @@ def split_datagram(datagram: bytes) -> bytes:
 class UdpIntake:
     """Reads the UDP socket from the event loop, draining it in batches."""
 
-    def __init__(self, sock: socket.socket, ingestor: Ingestor, upstream: Upstream | None) -> None:
+    def __init__(
+        self,
+        sock: socket.socket,
+        ingestor: Ingestor,
+        upstream: Upstream | None,
+        otlp: OtlpIntake | None = None,
+    ) -> None:
         self._sock = sock
         self._ingestor = ingestor
         self._upstream = upstream
+        self._otlp = otlp
         self._loop: asyncio.AbstractEventLoop | None = None
 
     @staticmethod
@@ -166,7 +181,10 @@ class UdpIntake:
             ingestor.reject(exc.reason, str(exc))
             return
         try:
-            ingestor.ingest(body)
+            if self._otlp is not None and body.startswith(OTLP_PREFIXES):
+                self._otlp.accept_datagram(body)
+            else:
+                ingestor.ingest(body)
         except InvalidDocument:
             pass  # counted and logged by the ingestor
         except Exception:  # a bug must cost one datagram, not the intake
