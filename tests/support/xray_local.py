@@ -1,4 +1,5 @@
-"""The local X-Ray daemon (`python -m xray_local`) as a real process on loopback ports."""
+"""The local X-Ray daemon (`python -m xray_local`) as a real process on loopback ports: UDP
+segments, the X-Ray API and page on TCP, and OTLP/HTTP spans on a TCP port of its own."""
 
 from __future__ import annotations
 
@@ -17,6 +18,7 @@ from .processes import ProcessGroup, ServiceProcess
 from .xray_documents import Document, datagram
 
 HEALTH_PATH = "/health"
+OTLP_TRACES_PATH = "/v1/traces"
 
 
 @dataclass
@@ -24,6 +26,7 @@ class LocalXRay:
     process: ServiceProcess
     udp_port: int
     tcp_port: int
+    otlp_port: int | None = None  # None: started with --bind-otlp off
 
     @property
     def udp_address(self) -> str:
@@ -41,6 +44,33 @@ class LocalXRay:
     @property
     def base_url(self) -> str:
         return f"http://{self.tcp_address}"
+
+    @property
+    def otlp_traces_url(self) -> str:
+        """Where an OTLP/HTTP span exporter sends (OTEL_EXPORTER_OTLP_TRACES_ENDPOINT)."""
+        if self.otlp_port is None:
+            raise RuntimeError("this daemon was started without OTLP/HTTP (--bind-otlp off)")
+        return f"http://127.0.0.1:{self.otlp_port}{OTLP_TRACES_PATH}"
+
+    def otel_env(self) -> dict[str, str]:
+        """The standard variables that point an OpenTelemetry SDK's OTLP/HTTP trace exporter
+        here, and AWS's UDP exporter and X-Ray sampler at the daemon address."""
+        return {
+            "OTEL_EXPORTER_OTLP_TRACES_ENDPOINT": self.otlp_traces_url,
+            "OTEL_EXPORTER_OTLP_TRACES_PROTOCOL": "http/protobuf",
+            "AWS_XRAY_DAEMON_ADDRESS": self.daemon_address,
+        }
+
+    def post_otlp(
+        self, body: bytes, content_type: str = "application/x-protobuf", **headers: str
+    ) -> httpx.Response:
+        """POST a raw OTLP/HTTP body to /v1/traces (for bodies no exporter would send)."""
+        return httpx.post(
+            self.otlp_traces_url,
+            content=body,
+            headers={"content-type": content_type, **headers},
+            timeout=10,
+        )
 
     def client(self) -> Any:
         """boto3's X-Ray client pointed here, exactly as a user would make it."""
@@ -83,10 +113,15 @@ class LocalXRay:
         return self.process.log_text()
 
 
-def start_xray_local(group: ProcessGroup, *flags: str, name: str = "xray-local") -> LocalXRay:
-    """Start the daemon on free loopback ports and wait until GET /health answers."""
+def start_xray_local(
+    group: ProcessGroup, *flags: str, name: str = "xray-local", otlp: bool = True
+) -> LocalXRay:
+    """Start the daemon on free loopback ports (OTLP/HTTP too, unless `otlp` is false) and
+    wait until GET /health answers."""
     udp_port, tcp_port = free_udp_port(), free_tcp_port()
+    otlp_port = free_tcp_port() if otlp else None
     addresses = ["-b", f"127.0.0.1:{udp_port}", "-t", f"127.0.0.1:{tcp_port}"]
+    addresses += ["--bind-otlp", "off" if otlp_port is None else f"127.0.0.1:{otlp_port}"]
     process = group.start(
         name,
         [sys.executable, "-m", "xray_local", *addresses, *flags],
@@ -94,4 +129,4 @@ def start_xray_local(group: ProcessGroup, *flags: str, name: str = "xray-local")
         port=tcp_port,
         ready_path=HEALTH_PATH,
     )
-    return LocalXRay(process, udp_port, tcp_port)
+    return LocalXRay(process, udp_port, tcp_port, otlp_port)
