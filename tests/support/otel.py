@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any
 
+from opentelemetry import trace
 from opentelemetry.exporter.otlp.proto.http import Compression
 from opentelemetry.exporter.otlp.proto.http.trace_exporter import OTLPSpanExporter
 from opentelemetry.sdk.extension.aws.trace import AwsXRayIdGenerator
@@ -18,7 +19,9 @@ from opentelemetry.sdk.resources import Resource
 from opentelemetry.sdk.trace import ReadableSpan, TracerProvider
 from opentelemetry.sdk.trace.export import SimpleSpanProcessor, SpanExporter, SpanExportResult
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
-from opentelemetry.trace import Span, SpanContext, Tracer
+from opentelemetry.trace import NonRecordingSpan, Span, SpanContext, SpanKind, Tracer
+
+from .xray_documents import USERMGMT
 
 
 def xray_trace_id(context: SpanContext) -> str:
@@ -68,3 +71,97 @@ def otlp_http_exporter(url: str, *, gzip: bool = False) -> OTLPSpanExporter:
         timeout=10,
         compression=Compression.Gzip if gzip else Compression.NoCompression,
     )
+
+
+def _nanos(seconds: float) -> int:
+    return round(seconds * 1e9)
+
+
+class ChainRecorders:
+    """User management and notification as two OpenTelemetry services (two resources)."""
+
+    def __init__(self, notification: str) -> None:
+        self.usermgmt = SpanRecorder({"service.name": USERMGMT})
+        self.notification = SpanRecorder({"service.name": notification})
+
+    def export(self, exporter: SpanExporter) -> None:
+        for recorder in (self.usermgmt, self.notification):
+            recorder.export(exporter)
+
+    @property
+    def spans(self) -> list[ReadableSpan]:
+        return [*self.usermgmt.spans, *self.notification.spans]
+
+
+def chain_spans(
+    recorders: ChainRecorders,
+    *,
+    version: str,
+    start: float,
+    sql_calls: int = 0,
+    notification_status: int = 200,
+    database: str = "usermgmt",
+    database_host: str = "mysql",
+) -> str:
+    """The call of tests/support/xray_documents.py's chain_trace as OpenTelemetry spans,
+    with the same times, names and statuses (by the awsxrayexporter's rules); returns the
+    X-Ray trace id. The notification span continues the trace from the call's context, as
+    the X-Ray propagator carries it in X-Amzn-Trace-Id."""
+    usermgmt = recorders.usermgmt.tracer()
+    call_start = start + 0.001 * (sql_calls + 1)
+    caller_status = 200 if notification_status < 400 else 502
+    server = usermgmt.start_span(
+        "GET /usermgmt/notification-xray",
+        kind=SpanKind.SERVER,
+        start_time=_nanos(start),
+        attributes={
+            "http.method": "GET",
+            "http.url": "http://usermgmt:8095/usermgmt/notification-xray",
+            "http.status_code": caller_status,
+        },
+    )
+    inside = trace.set_span_in_context(server)
+    for index in range(sql_calls):
+        began = start + 0.001 * (index + 1)
+        statement = usermgmt.start_span(
+            "SELECT usermgmt",
+            kind=SpanKind.CLIENT,
+            context=inside,
+            start_time=_nanos(began),
+            attributes={
+                "db.system": "mysql",
+                "db.name": database,
+                "db.statement": "SELECT users.username FROM users WHERE users.username = %(u)s",
+                "db.connection_string": f"mysql://{database_host}:3306",
+            },
+        )
+        statement.end(end_time=_nanos(began + 0.0005))
+    call = usermgmt.start_span(
+        "GET",
+        kind=SpanKind.CLIENT,
+        context=inside,
+        start_time=_nanos(call_start),
+        attributes={
+            "http.method": "GET",
+            "http.url": "http://notification:8096/notification/xray",
+            "http.status_code": notification_status,
+            "peer.service": "notification",
+        },
+    )
+    callee = recorders.notification.tracer().start_span(
+        "GET /notification/xray",
+        kind=SpanKind.SERVER,
+        context=trace.set_span_in_context(NonRecordingSpan(call.get_span_context())),
+        start_time=_nanos(call_start + 0.002),
+        attributes={
+            "http.method": "GET",
+            "http.url": "http://notification:8096/notification/xray",
+            "http.status_code": notification_status,
+            "app_version": version,
+            "aws.xray.annotations": ["app_version"],
+        },
+    )
+    callee.end(end_time=_nanos(call_start + 0.008))
+    call.end(end_time=_nanos(call_start + 0.010))
+    server.end(end_time=_nanos(call_start + 0.012))
+    return xray_trace_id(server.get_span_context())
