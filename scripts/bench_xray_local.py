@@ -1,12 +1,16 @@
-"""Benchmark the local X-Ray daemon: UDP intake rate and loss, and query latency.
+"""Benchmark the local X-Ray daemon: UDP intake rate and loss, OTLP/HTTP intake, and query
+latency.
 
     .venv/bin/python scripts/bench_xray_local.py [--seconds 3] [--rates 5000,10000,20000,40000]
 
 Starts `python -m xray_local` on free loopback ports, sends documents shaped like the
-services' (tests/support/xray_documents.py) at rising rates, and reports how many arrived.
-Then it loads 100,000 documents into a fresh daemon and times the X-Ray API's queries.
-It prints figures and asserts nothing: the aims (20,000 documents/s with no loss, queries
-under 100 ms with 100,000 documents stored) are for a person to compare against.
+services' (tests/support/xray_documents.py) at rising rates, and reports how many arrived,
+as documents and as segments + subsegments (what a span becomes). Then it sends the same
+calls as OpenTelemetry spans (tests/support/otel.py), protobuf, in OTLP/HTTP requests of 100
+spans, as fast as the daemon answers, and reports spans/s accepted. Last it loads 100,000
+documents into a fresh daemon and times the X-Ray API's queries. It prints figures and
+asserts nothing: the aims (20,000 documents/s with no loss, OTLP spans/s at least UDP's,
+queries under 100 ms with 100,000 documents stored) are for a person to compare against.
 """
 
 from __future__ import annotations
@@ -20,6 +24,7 @@ import statistics
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from pathlib import Path
 from typing import Any
@@ -29,19 +34,23 @@ import httpx
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from tests.support.otel import ChainRecorders, chain_spans  # noqa: E402
 from tests.support.ports import free_tcp_port, free_udp_port  # noqa: E402
-from tests.support.xray_documents import chain_trace, datagram  # noqa: E402
+from tests.support.xray_documents import chain_trace, datagram, notification_name  # noqa: E402
 
 QUERY_DOCUMENTS = 100_000
 QUERY_REPEATS = 15
 LOAD_BATCH = 500
 SETTLE_SECONDS = 1.0
+OTLP_BATCH = 100  # spans per OTLP/HTTP request
+OTLP_CONNECTIONS = 2
 
 
 class Daemon:
     def __init__(self, *flags: str) -> None:
-        self.udp, self.tcp = free_udp_port(), free_tcp_port()
+        self.udp, self.tcp, self.otlp = free_udp_port(), free_tcp_port(), free_tcp_port()
         self.url = f"http://127.0.0.1:{self.tcp}"
+        self.otlp_url = f"http://127.0.0.1:{self.otlp}/v1/traces"
         self.log = tempfile.NamedTemporaryFile(
             prefix="xray-local-bench-", suffix=".log", delete=False
         )
@@ -54,6 +63,8 @@ class Daemon:
                 f"127.0.0.1:{self.udp}",
                 "-t",
                 f"127.0.0.1:{self.tcp}",
+                "--bind-otlp",
+                f"127.0.0.1:{self.otlp}",
                 *flags,
             ],
             stdout=self.log,
@@ -133,16 +144,23 @@ def settled_count(daemon: Daemon, expected: int) -> tuple[int, float]:
         time.sleep(0.02)
 
 
+def entities(document: dict[str, Any]) -> int:
+    """A document's segment and subsegments: what one span each becomes."""
+    return 1 + sum(entities(child) for child in document.get("subsegments", []))
+
+
 def intake(rates: list[int], seconds: float) -> None:
     print(f"\n== UDP intake: {seconds:g} s at each rate, documents of ~1-2 KB ==")
     print(
         f"{'target/s':>9} {'sent/s':>9} {'sent':>8} {'received':>9} {'lost':>7} {'loss':>7} "
-        f"{'drained/s':>10} {'daemon CPU':>10}"
+        f"{'drained/s':>10} {'spans/s':>8} {'daemon CPU':>10} {'CPU/span':>9}"
     )
     daemon = Daemon("--keep-traces", "100000", "--keep-megabytes", "4096")
     try:
         for rate in rates:
-            payloads = [datagram(d) for d in documents(int(rate * seconds))]
+            sent_documents = documents(int(rate * seconds))
+            per_document = sum(map(entities, sent_documents)) / len(sent_documents)
+            payloads = [datagram(d) for d in sent_documents]
             before = daemon.stats()["intake"]["datagrams"]
             cpu_before = daemon.cpu_seconds()
             started = time.perf_counter()
@@ -154,8 +172,85 @@ def intake(rates: list[int], seconds: float) -> None:
             cpu = (daemon.cpu_seconds() - cpu_before) / max(finished - started, 1e-9)
             print(
                 f"{rate:>9,} {sent_rate:>9,.0f} {len(payloads):>8,} {received:>9,} {lost:>7,} "
-                f"{lost / len(payloads):>7.2%} {drained:>10,.0f} {cpu:>9.0%}"
+                f"{lost / len(payloads):>7.2%} {drained:>10,.0f} {drained * per_document:>8,.0f} "
+                f"{cpu:>9.0%} {_per_span(cpu * (finished - started), received * per_document)}"
             )
+    finally:
+        daemon.stop()
+
+
+def _per_span(cpu_seconds: float, spans: float) -> str:
+    """Daemon CPU time a span (or a segment or subsegment) costs: the figure to compare
+    between intakes, as it holds whether or not the sender or the machine was the limit."""
+    return f"{cpu_seconds / max(spans, 1) * 1e6:>6.1f} us"
+
+
+def otlp_bodies(span_count: int) -> list[bytes]:
+    """The calls `documents` makes, as OpenTelemetry spans, in protobuf requests of
+    OTLP_BATCH spans (encoded before the clock starts, as an SDK's batch processor would)."""
+    from opentelemetry.exporter.otlp.proto.common.trace_encoder import encode_spans
+
+    rng = random.Random(7)
+    now = time.time()
+    spans = []
+    while len(spans) < span_count:
+        version = rng.choice(("V1", "V2"))
+        recorders = ChainRecorders(notification_name(version))
+        chain_spans(
+            recorders,
+            version=version,
+            start=now,
+            sql_calls=rng.choice((0, 0, 1, 3)),
+            notification_status=500 if rng.random() < 0.02 else 200,
+        )
+        spans += recorders.spans
+    spans = spans[:span_count]
+    return [
+        encode_spans(spans[index : index + OTLP_BATCH]).SerializeToString()
+        for index in range(0, len(spans), OTLP_BATCH)
+    ]
+
+
+def otlp_intake(span_count: int) -> None:
+    print(
+        f"\n== OTLP/HTTP intake: {span_count:,} spans, protobuf, {OTLP_BATCH} spans a request, "
+        f"{OTLP_CONNECTIONS} connections ==",
+        flush=True,
+    )
+    bodies = otlp_bodies(span_count)
+    daemon = Daemon("--keep-traces", "100000", "--keep-megabytes", "4096")
+    failures: list[str] = []
+
+    def post(share: list[bytes]) -> None:
+        headers = {"content-type": "application/x-protobuf"}
+        with httpx.Client(timeout=60) as client:
+            for body in share:
+                answer = client.post(daemon.otlp_url, content=body, headers=headers)
+                if answer.status_code != 200 or answer.content:  # content: a partial success
+                    failures.append(f"{answer.status_code} {answer.content[:200]!r}")
+
+    try:
+        cpu_before = daemon.cpu_seconds()
+        started = time.perf_counter()
+        workers = [
+            threading.Thread(target=post, args=(bodies[index::OTLP_CONNECTIONS],))
+            for index in range(OTLP_CONNECTIONS)
+        ]
+        for worker in workers:
+            worker.start()
+        for worker in workers:
+            worker.join()
+        elapsed = time.perf_counter() - started
+        cpu = (daemon.cpu_seconds() - cpu_before) / elapsed
+        otlp = daemon.stats()["otlp"]
+        print(
+            f"{otlp['spans']:,} spans in {len(bodies):,} requests in {elapsed:.2f} s: "
+            f"{otlp['spans'] / elapsed:,.0f} spans/s accepted, {otlp['documents']:,} documents "
+            f"stored, {otlp['rejected_spans']:,} rejected, {len(failures)} requests failed; "
+            f"daemon CPU {cpu:.0%}, {_per_span(elapsed * cpu, otlp['spans']).strip()} a span"
+        )
+        for failure in failures[:3]:
+            print(f"  failed: {failure}")
     finally:
         daemon.stop()
 
@@ -247,7 +342,11 @@ def main() -> None:
         default="5000,10000,20000,30000,40000",
         help="comma-separated send rates, documents per second",
     )
+    parser.add_argument(
+        "--otlp-spans", type=int, default=50_000, help="spans sent to the OTLP/HTTP intake"
+    )
     parser.add_argument("--skip-intake", action="store_true")
+    parser.add_argument("--skip-otlp", action="store_true")
     parser.add_argument("--skip-queries", action="store_true")
     args = parser.parse_args()
     print(
@@ -256,6 +355,8 @@ def main() -> None:
     )
     if not args.skip_intake:
         intake([int(rate) for rate in args.rates.split(",")], args.seconds)
+    if not args.skip_otlp:
+        otlp_intake(args.otlp_spans)
     if not args.skip_queries:
         queries()
 
