@@ -1,4 +1,5 @@
-# Local X-Ray daemon: segments on UDP 2000, the X-Ray API and the service map on TCP 2000.
+# Local X-Ray daemon: segments on UDP 2000, the X-Ray API and the service map on TCP 2000,
+# OpenTelemetry spans (OTLP/HTTP) on TCP 4318.
 # Build from the repository root: docker build -f docker/xray-local.Dockerfile -t xray-local .
 
 FROM python:3.11.15-slim-bookworm AS build
@@ -23,8 +24,8 @@ ENV PATH=/opt/venv/bin:$PATH \
     PYTHONUNBUFFERED=1 \
     PYTHONDONTWRITEBYTECODE=1
 USER 10001:10001
-EXPOSE 2000/udp 2000/tcp
+EXPOSE 2000/udp 2000/tcp 4318/tcp
 # The port is the one in CMD's -t; a `command:` that moves it must move this check too.
 HEALTHCHECK --interval=10s --timeout=3s --start-period=10s --retries=3 \
     CMD ["python", "-c", "import urllib.request; urllib.request.urlopen('http://127.0.0.1:2000/health', timeout=2)"]
-CMD ["python", "-m", "xray_local", "-b", "0.0.0.0:2000", "-t", "0.0.0.0:2000"]
+CMD ["python", "-m", "xray_local", "-b", "0.0.0.0:2000", "-t", "0.0.0.0:2000", "--bind-otlp", "0.0.0.0:4318"]

@@ -408,7 +408,8 @@ async function refreshStats() {
     const rejectedCount = rejected.reduce((sum, [, n]) => sum + n, 0);
     const apiErrors = Object.values(stats.api.errors).reduce((sum, n) => sum + n, 0);
     let text = `${stats.store.traces} traces, ${stats.store.documents} documents stored · ` +
-      `${stats.intake.datagrams} datagrams received · ${rejectedCount} rejected`;
+      `${stats.intake.datagrams} datagrams, ${stats.otlp.spans} OTLP spans received · ` +
+      `${rejectedCount} rejected`;
     if (rejectedCount) text += ` (${rejected.map(([k, n]) => `${k} ${n}`).join(", ")})`;
     text += ` · ${apiErrors} API errors · ${stats.store.traces_evicted} traces evicted`;
     if (stats.upstream) text += ` · relayed ${stats.upstream.relayed} to ${stats.upstream.address}`;
