@@ -49,14 +49,20 @@ Version: 2
 def test_the_daemons_config_file_sets_the_addresses(
     processes: ProcessGroup, tmp_path: Path
 ) -> None:
-    udp, tcp = free_udp_port(), free_tcp_port()
-    path = config_file(tmp_path, daemon_config(udp, tcp))
+    udp, tcp, otlp = free_udp_port(), free_tcp_port(), free_tcp_port()
+    # Socket.OTLPAddress is this daemon's own key, next to the real daemon's.
+    text = daemon_config(udp, tcp).replace(
+        "Socket:\n", f'Socket:\n  OTLPAddress: "127.0.0.1:{otlp}"\n'
+    )
+    path = config_file(tmp_path, text)
     process = processes.start(
         "xray-local", [*DAEMON, "-c", str(path)], env={}, port=tcp, ready_path=HEALTH_PATH
     )
-    xray = LocalXRay(process, udp, tcp)
+    xray = LocalXRay(process, udp, tcp, otlp)
     xray.wait_for_datagrams(xray.send(chain_trace()))
     assert xray.stats()["intake"]["documents"] == 2
+    assert xray.stats()["otlp"]["address"] == f"127.0.0.1:{otlp}"
+    assert xray.post_otlp(b"").status_code == 200
     log = xray.log_text()
     assert "ignoring settings that only concern AWS: " in log
     for key in (
@@ -141,6 +147,21 @@ def test_a_port_in_use_is_named(tmp_path: Path) -> None:
         result = run_daemon("-b", f"127.0.0.1:{free_udp_port()}", "-t", f"127.0.0.1:{port}")
     assert result.returncode == 1
     assert f"cannot listen on TCP 127.0.0.1:{port}: Address already in use" in result.stderr
+
+
+def test_otlp_http_can_be_turned_off(processes: ProcessGroup) -> None:
+    xray = start_xray_local(processes, otlp=False)
+    assert xray.stats()["otlp"]["address"] is None
+    assert "OTLP/HTTP" not in xray.log_text()
+
+
+def test_otlp_needs_a_port_of_its_own() -> None:
+    tcp = free_tcp_port()
+    result = run_daemon(
+        "-b", f"127.0.0.1:{free_udp_port()}", "-t", f"127.0.0.1:{tcp}", "--bind-otlp", f":{tcp}"
+    )
+    assert result.returncode == 2
+    assert "need different ports (or --bind-otlp off)" in result.stderr, result.stderr
 
 
 def test_sigterm_stops_it_cleanly(processes: ProcessGroup) -> None:
