@@ -11,7 +11,7 @@ from starlette.concurrency import run_in_threadpool
 from starlette.types import ASGIApp
 
 from servicekit import document_trace_header, install_error_handlers
-from tracing import Tracer, XRayMiddleware
+from tracing import create_tracer, instrument_app
 
 from .api import HEALTH_PATH, PREFIX, HostIdentity, router
 from .faults import FaultInjector, admin
@@ -22,7 +22,7 @@ log = logging.getLogger(__name__)
 
 
 def create_app(settings: Settings) -> ASGIApp:
-    tracer = Tracer(
+    tracer = create_tracer(
         settings.tracing,
         default_name=settings.default_tracing_name,
         # Lets X-Ray filter traces by version: annotation.app_version = "V2"
@@ -65,6 +65,4 @@ def create_app(settings: Settings) -> ASGIApp:
         log.warning("fault injection enabled, starting with %s", faults.model_dump(by_alias=True))
     install_error_handlers(app)
     document_trace_header(app)
-    if not tracer.enabled:
-        return app
-    return XRayMiddleware(app, tracer=tracer, untraced_paths=untraced)
+    return instrument_app(app, tracer, untraced_paths=untraced)

@@ -29,8 +29,7 @@ class Mailer:
         settings = self._settings
         try:
             with self._tracer.outbound_call(settings.mail_server_host) as call:
-                if call.subsegment is not None:
-                    call.subsegment.put_metadata("recipients", len(request.recipients), "smtp")
+                call.put_metadata("recipients", len(request.recipients), "smtp")
                 self._send(self._message(request), request.recipients)
         except (OSError, smtplib.SMTPException) as exc:
             log.warning(

@@ -1,4 +1,4 @@
-"""Where the current segment lives: a ContextVar, so asyncio and threads both get it right.
+"""Where the X-Ray recorder keeps the current segment: `_current`'s ContextVar.
 
 The SDK offers two stores and neither fits an ASGI server. Its thread-local `Context` is
 shared by every request the event loop interleaves, so subsegments land in other requests'
@@ -15,19 +15,21 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-from aws_xray_sdk import global_sdk_config
 from aws_xray_sdk.core.context import MISSING_SEGMENT_MSG
 from aws_xray_sdk.core.exceptions.exceptions import SegmentNotFoundException
-from aws_xray_sdk.core.models.dummy_entities import DummySegment
 
-from ._current import ENTITIES, current_entity
+from . import _current
 from .config import ContextMissing
 
 log = logging.getLogger(__name__)
 
 
 class ContextVarContext:
-    """A drop-in for the SDK's `Context` (the recorder calls exactly these methods)."""
+    """A drop-in for the SDK's `Context` (the recorder calls exactly these methods).
+
+    It exists only while tracing is on (`TracingSettings.enabled`), so unlike the SDK's own it
+    never asks the SDK's environment whether tracing is enabled.
+    """
 
     def __init__(self, context_missing: ContextMissing = ContextMissing.LOG_ERROR) -> None:
         self._context_missing = context_missing
@@ -41,7 +43,7 @@ class ContextVarContext:
         self._context_missing = ContextMissing(value)
 
     def put_segment(self, segment: Any) -> None:
-        ENTITIES.set((segment,))
+        _current.start_with(segment)
 
     def end_segment(self, end_time: float | None = None) -> None:
         entity = self.get_trace_entity()
@@ -54,30 +56,27 @@ class ContextVarContext:
         if entity is None:
             return
         entity.add_subsegment(subsegment)
-        ENTITIES.set((*ENTITIES.get(), subsegment))
+        _current.push(subsegment)
 
     def end_subsegment(self, end_time: float | None = None) -> bool:
         entity = self.get_trace_entity()
         if entity is None or not _is_subsegment(entity):
             return False
         entity.close(end_time)
-        ENTITIES.set(ENTITIES.get()[:-1])
+        _current.pop()
         return True
 
     def get_trace_entity(self) -> Any | None:
-        entity = current_entity()
-        if entity is not None:
-            return entity
-        if not global_sdk_config.sdk_enabled():
-            return DummySegment()
-        self.handle_context_missing()
-        return None
+        entity = _current.current_entity()
+        if entity is None:
+            self.handle_context_missing()
+        return entity
 
     def set_trace_entity(self, trace_entity: Any) -> None:
-        ENTITIES.set((trace_entity,))
+        _current.start_with(trace_entity)
 
     def clear_trace_entities(self) -> None:
-        ENTITIES.set(())
+        _current.clear()
 
     def handle_context_missing(self) -> None:
         """The SDK's meaning of AWS_XRAY_CONTEXT_MISSING, applied to an instrumented call."""

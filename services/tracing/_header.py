@@ -1,13 +1,16 @@
-"""The X-Amzn-Trace-Id header, parsed strictly.
+"""The X-Amzn-Trace-Id header, parsed strictly, and new trace ids in its format.
 
 The SDK's own parser accepts anything (`Root=garbage` becomes a trace id the X-Ray API then
 rejects), so incoming headers are checked field by field: a malformed header is ignored and
-the request starts a fresh trace, never an error.
+the request starts a fresh trace, never an error. Nothing here depends on a tracing SDK: the
+header is the trace's wire format whichever backend records it.
 """
 
 from __future__ import annotations
 
+import os
 import re
+import time
 from dataclasses import dataclass
 from typing import Literal
 
@@ -59,3 +62,9 @@ def format_trace_header(root: str, parent: str | None = None, sampled: bool | No
     if sampled is not None:
         parts.append(f"Sampled={int(sampled)}")
     return ";".join(parts)
+
+
+def new_trace_id() -> str:
+    """A trace id as X-Ray defines it: version 1, the epoch second in 8 hex digits, then 96
+    random bits in 24 (docs.aws.amazon.com/xray/latest/devguide/xray-api-sendingdata.html)."""
+    return f"1-{int(time.time()):08x}-{os.urandom(12).hex()}"

@@ -1,31 +1,39 @@
-"""A pure ASGI middleware that opens one X-Ray segment per HTTP request.
+"""A pure ASGI middleware that opens one segment per HTTP request.
 
 It wraps the whole application, outside FastAPI's own error handling, so that it sees the
 response the client really gets (a 500 from an error handler included) and can put the
 X-Amzn-Trace-Id header on every one. Per-request state lives in locals, never on `self`,
 because one middleware instance serves every concurrent request.
+
+Tracing must never cost a request its answer: every call into the recorder is guarded, and a
+failing one is logged and leaves the request served, untraced if need be.
 """
 
 from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Iterable
-from typing import Any
+from collections.abc import Callable, Iterable
+from typing import TypeVar
 
 from starlette.datastructures import Headers, MutableHeaders
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from . import _current
 from ._header import HEADER_NAME, TraceHeader, format_trace_header, parse_trace_header
-from ._tracer import SamplingRequest, Tracer, exception_stack
+from ._seam import Recorder, SamplingRequest, Segment
 
 log = logging.getLogger(__name__)
 
+T = TypeVar("T")
 
-class XRayMiddleware:
-    def __init__(self, app: ASGIApp, *, tracer: Tracer, untraced_paths: Iterable[str] = ()) -> None:
+
+class TracingMiddleware:
+    def __init__(
+        self, app: ASGIApp, *, recorder: Recorder, untraced_paths: Iterable[str] = ()
+    ) -> None:
         self.app = app
-        self.tracer = tracer
+        self.recorder = recorder
         self.untraced_paths = frozenset(untraced_paths)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
@@ -37,26 +45,29 @@ class XRayMiddleware:
         if scope["path"] in self.untraced_paths:
             # Never recorded: a caller asking for the decision ('?') is told it is not sampled.
             not_sampled = False if _asks_for_decision(incoming) else None
-            with self.tracer.untraced(incoming.root if incoming else None) as trace_id:
+            with self.recorder.untraced(incoming.root if incoming else None) as trace_id:
                 response = _Response(send, format_trace_header(trace_id, sampled=not_sampled))
                 await self.app(scope, receive, response.send)
             return
-        with self.tracer.scope():
-            await self._traced(scope, receive, send, headers, incoming)
+        host = headers.get("host") or _server_host(scope)
+        request = SamplingRequest(host=host, method=scope["method"], path=scope["path"])
+        with _current.scope():
+            segment = _guarded(self.recorder.begin_segment, incoming, request)
+            if segment is None:
+                await self.app(scope, receive, send)
+                return
+            if segment.sampled:
+                _guarded(_put_request, segment, scope, headers, host)
+            await self._traced(scope, receive, send, segment, incoming)
 
     async def _traced(
         self,
         scope: Scope,
         receive: Receive,
         send: Send,
-        headers: Headers,
+        segment: Segment,
         incoming: TraceHeader | None,
     ) -> None:
-        host = headers.get("host") or _server_host(scope)
-        segment = self.tracer.begin_segment(
-            incoming, SamplingRequest(host=host, method=scope["method"], path=scope["path"])
-        )
-        _put_request(segment, scope, headers, host)
         asked = _asks_for_decision(incoming)
         response = _Response(
             send, format_trace_header(segment.trace_id, sampled=segment.sampled if asked else None)
@@ -64,18 +75,32 @@ class XRayMiddleware:
         try:
             await self.app(scope, receive, response.send)
         except Exception as exc:
-            segment.add_exception(exc, exception_stack(exc))
+            _guarded(segment.add_exception, exc)
             log.exception("unhandled error in %s %s", scope["method"], scope["path"])
             if response.status is None:
                 raise  # nobody answered: let the server send its 500
             # Answered already (FastAPI's error handler sent the JSON 500) and logged here,
             # with the trace id; re-raising would only make the server log it a second time.
         finally:
+            _guarded(self._end, segment, response)
+
+    def _end(self, segment: Segment, response: _Response) -> None:
+        try:
             segment.put_http_meta("status", response.status or 500)
             segment.put_http_meta("content_length", response.body_bytes)
+        finally:
             # The segment lasts as long as the client waited. Background tasks run after the
             # response and may still add subsegments, so it is closed only now.
-            self.tracer.end_segment(response.finished_at)
+            self.recorder.end_segment(response.finished_at)
+
+
+def _guarded(action: Callable[..., T], *args: object) -> T | None:
+    """`action(*args)`, or None if it raised: a tracing failure is logged, never passed on."""
+    try:
+        return action(*args)
+    except Exception:
+        log.exception("tracing failed in %s; the request goes on", action.__name__)
+        return None
 
 
 class _Response:
@@ -104,13 +129,12 @@ def _asks_for_decision(incoming: TraceHeader | None) -> bool:
     return incoming is not None and incoming.sampled == "?"
 
 
-def _put_request(segment: Any, scope: Scope, headers: Headers, host: str) -> None:
-    if not segment.sampled:
-        return
+def _put_request(segment: Segment, scope: Scope, headers: Headers, host: str) -> None:
     scheme = headers.get("x-forwarded-proto") or scope.get("scheme", "http")
-    url = f"{scheme}://{host}{scope.get('root_path', '')}{scope['path']}"
+    # The path as the client sent it: the server has put root_path in it already (uvicorn
+    # does, as the ASGI spec asks), so adding root_path again would write it twice.
     segment.put_http_meta("method", scope["method"])
-    segment.put_http_meta("url", url)
+    segment.put_http_meta("url", f"{scheme}://{host}{scope['path']}")
     forwarded_for = headers.get("x-forwarded-for")
     if forwarded_for:
         segment.put_http_meta("client_ip", forwarded_for.split(",")[0].strip())

@@ -1,4 +1,4 @@
-"""SQLAlchemy engine events that record every SQL statement as a `remote` subsegment.
+"""SQLAlchemy engine events that record every SQL statement as a call to the database.
 
 The SDK's sqlalchemy_core patch wraps both `Session.execute` and `Connection.execute`, which
 on SQLAlchemy 2.x nest (two subsegments per query), and appends to `urllib.parse.uses_netloc`
@@ -15,49 +15,46 @@ from typing import Any
 from sqlalchemy import event
 from sqlalchemy.engine import Connection, Engine, ExceptionContext
 
-from ._tracer import Tracer
+from ._seam import OutboundCall, Recorder
 
-SUBSEGMENT_ATTRIBUTE = "_xray_subsegment"
+CALL_ATTRIBUTE = "_traced_call"
 DATABASE_TYPES = {"mysql": "MySQL", "sqlite": "SQLite", "postgresql": "PostgreSQL"}
 
 
-def instrument_engine(tracer: Tracer, engine: Engine) -> None:
-    if not tracer.enabled:
-        return
+def record_statements(recorder: Recorder, engine: Engine) -> None:
     meta = _SqlMeta(engine)
 
     @event.listens_for(engine, "before_cursor_execute")
     def _before(
         conn: Connection, cursor: Any, statement: str, params: Any, context: Any, many: bool
     ) -> None:
-        subsegment = tracer.begin_remote(meta.name)
-        if subsegment is not None:
-            subsegment.set_sql(meta.for_statement(conn, statement))
+        call = recorder.begin_call(meta.name)
+        if call.recorded:
+            call.set_sql(meta.for_statement(conn, statement))
             if context is not None:
-                setattr(context, SUBSEGMENT_ATTRIBUTE, subsegment)
+                setattr(context, CALL_ATTRIBUTE, call)
 
     @event.listens_for(engine, "after_cursor_execute")
     def _after(
         conn: Connection, cursor: Any, statement: str, params: Any, context: Any, many: bool
     ) -> None:
-        subsegment = getattr(context, SUBSEGMENT_ATTRIBUTE, None)
-        if subsegment is not None:
-            delattr(context, SUBSEGMENT_ATTRIBUTE)
-            tracer.end_remote(subsegment)
+        call: OutboundCall | None = getattr(context, CALL_ATTRIBUTE, None)
+        if call is not None:
+            delattr(context, CALL_ATTRIBUTE)
+            recorder.end_call(call)
 
     @event.listens_for(engine, "handle_error")
     def _error(exception_context: ExceptionContext) -> None:
         context = exception_context.execution_context
-        subsegment = getattr(context, SUBSEGMENT_ATTRIBUTE, None)
-        if subsegment is not None:
-            delattr(context, SUBSEGMENT_ATTRIBUTE)
+        call: OutboundCall | None = getattr(context, CALL_ATTRIBUTE, None)
+        if call is not None:
+            delattr(context, CALL_ATTRIBUTE)
         elif exception_context.execution_context is None:
             # Failed before any statement ran (cannot connect): still a failed database call.
-            subsegment = tracer.begin_remote(meta.name)
-            if subsegment is not None:
-                subsegment.set_sql(meta.base)
-        if subsegment is not None:
-            tracer.end_remote(subsegment, exception_context.original_exception)
+            call = recorder.begin_call(meta.name)
+            call.set_sql(meta.base)
+        if call is not None and call.recorded:
+            recorder.end_call(call, exception_context.original_exception)
 
 
 class _SqlMeta:
@@ -70,7 +67,7 @@ class _SqlMeta:
         if dialect.name == "sqlite":
             database = Path(database).stem or "memory"
         self.name = f"{database}@{url.host or 'localhost'}"
-        self.base: dict[str, Any] = {
+        self.base: dict[str, str] = {
             # URL.set(password=None) would keep the password: None there means "unchanged".
             "url": url._replace(password=None).render_as_string(hide_password=False),
             "database_type": DATABASE_TYPES.get(dialect.name, dialect.name),
@@ -78,9 +75,9 @@ class _SqlMeta:
         }
         if url.username:
             self.base["user"] = url.username
-        self._with_version: dict[str, Any] | None = None
+        self._with_version: dict[str, str] | None = None
 
-    def for_statement(self, conn: Connection, statement: str) -> dict[str, Any]:
+    def for_statement(self, conn: Connection, statement: str) -> dict[str, str]:
         if self._with_version is None:
             self._with_version = {**self.base, **_server(conn)}
         return {**self._with_version, "sanitized_query": statement, "preparation": "statement"}

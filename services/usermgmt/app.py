@@ -12,7 +12,7 @@ from starlette.concurrency import run_in_threadpool
 from starlette.types import ASGIApp
 
 from servicekit import document_trace_header, install_error_handlers
-from tracing import Tracer, XRayMiddleware, instrument_engine, traced_async_transport
+from tracing import create_tracer, instrument_app, instrument_engine, traced_async_transport
 
 from .api import HEALTH_PATH, PREFIX, router
 from .db import Database
@@ -24,10 +24,10 @@ log = logging.getLogger(__name__)
 
 
 def create_app(settings: Settings) -> ASGIApp:
-    tracer = Tracer(settings.tracing, default_name=DEFAULT_TRACING_NAME)
+    tracer = create_tracer(settings.tracing, default_name=DEFAULT_TRACING_NAME)
     url, chosen_by = settings.database()
     database = Database(url)
-    instrument_engine(tracer, database.engine)
+    instrument_engine(database.engine, tracer)
     notifier = NotificationClient(
         settings.notification_base_url,
         timeout=settings.notification_timeout_seconds,
@@ -66,6 +66,4 @@ def create_app(settings: Settings) -> ASGIApp:
     install_error_handlers(app)
     document_trace_header(app)
     install_dependency_errors(app)
-    if not tracer.enabled:
-        return app
-    return XRayMiddleware(app, tracer=tracer, untraced_paths={HEALTH_PATH})
+    return instrument_app(app, tracer, untraced_paths={HEALTH_PATH})

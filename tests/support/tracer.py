@@ -2,16 +2,20 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Any
 
-from tracing import TraceHeader, Tracer, TracingSettings
-from tracing._tracer import SamplingRequest
+from tracing import SamplingRequest, Segment, TraceHeader, Tracer, TracingSettings, create_tracer
+from tracing._current import scope
+from tracing._recording import RecordingTracer
 
 from .stack import SAMPLE_ALL_RULES
 from .udp import SegmentCollector
 from .xray import new_trace_id
+
+# What the `new_tracer` fixture hands a test: a tracer with some settings overridden.
+TracerFactory = Callable[..., Tracer]
 
 
 def make_tracer(collector: SegmentCollector, name: str = "Test-Service", **settings: Any) -> Tracer:
@@ -22,16 +26,17 @@ def make_tracer(collector: SegmentCollector, name: str = "Test-Service", **setti
         "AWS_XRAY_CONTEXT_MISSING": "LOG_ERROR",
         **settings,
     }
-    tracer = Tracer(TracingSettings(**values), default_name=name)
+    tracer = create_tracer(TracingSettings(**values), default_name=name)
     tracer.start()
     return tracer
 
 
 @contextmanager
-def request_segment(tracer: Tracer, *, sampled: bool = True) -> Iterator[Any]:
+def request_segment(tracer: Tracer, *, sampled: bool = True) -> Iterator[Segment]:
     """What the middleware does around one request, for code that runs inside one."""
+    assert isinstance(tracer, RecordingTracer), "a request segment needs tracing on"
     header = TraceHeader(new_trace_id(), None, "1" if sampled else "0")
-    with tracer.scope():
+    with scope():
         segment = tracer.begin_segment(header, SamplingRequest("test", "GET", "/"))
         try:
             yield segment

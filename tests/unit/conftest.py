@@ -1,16 +1,14 @@
 """Fixtures for the in-process tests: a real UDP collector, tracers sending to it, an upstream."""
 
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from typing import Any
 
 import pytest
 
-from tests.support.tracer import make_tracer
+from tests.support.tracer import TracerFactory, make_tracer
 from tests.support.udp import SegmentCollector
 from tests.support.upstream import Upstream, upstream_server
 from tracing import Tracer
-
-TracerFactory = Callable[..., Tracer]
 
 
 @pytest.fixture

@@ -8,8 +8,7 @@ import logging
 import pytest
 
 from servicekit.logs import JsonFormatter, TextFormatter
-from tests.support.tracer import request_segment
-from tests.unit.conftest import TracerFactory
+from tests.support.tracer import TracerFactory, request_segment
 from tracing import TraceIdFilter
 
 

@@ -19,12 +19,11 @@ from sqlalchemy import create_engine, text
 from starlette.concurrency import run_in_threadpool
 from starlette.types import ASGIApp
 
-from tests.support.tracer import make_tracer
+from tests.support.tracer import TracerFactory, make_tracer
 from tests.support.udp import SegmentCollector
 from tests.support.upstream import Upstream
 from tests.support.xray import http_subsegments, sql_subsegments
-from tests.unit.conftest import TracerFactory
-from tracing import Tracer, XRayMiddleware, instrument_engine, traced_async_transport
+from tracing import Tracer, instrument_app, instrument_engine, traced_async_transport
 
 REQUESTS = 60
 
@@ -38,7 +37,7 @@ def build_app(tracer: Tracer, upstream: Upstream, database_url: str) -> ASGIApp:
     app = FastAPI()
     client = httpx.AsyncClient(base_url=upstream.base_url, transport=traced_async_transport(tracer))
     engine = create_engine(database_url, connect_args={"check_same_thread": False})
-    instrument_engine(tracer, engine)
+    instrument_engine(engine, tracer)
 
     def query(tag: int) -> int:
         with engine.connect() as conn:
@@ -65,7 +64,7 @@ def build_app(tracer: Tracer, upstream: Upstream, database_url: str) -> ASGIApp:
         await client.get(f"/upstream/{tag}")
         return {"tag": value}
 
-    return XRayMiddleware(app, tracer=tracer)
+    return instrument_app(app, tracer)
 
 
 async def fire(app: ASGIApp, paths: list[str]) -> list[httpx.Response]:

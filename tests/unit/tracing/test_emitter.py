@@ -16,6 +16,7 @@ from tests.support.tracer import make_tracer, request_segment
 from tests.support.udp import SegmentCollector
 from tracing import Endpoint
 from tracing._emitter import DaemonEmitter
+from tracing._xray import XRayEntity
 
 _lookups: list[str] = []
 _recording = threading.Event()
@@ -126,7 +127,8 @@ def test_a_sent_segment_is_freed_without_the_cyclic_collector(collector: Segment
             with tracer.outbound_call("upstream") as call:
                 with tracer.outbound_call("nested"):
                     pass
-            freed = [weakref.ref(segment), weakref.ref(call.subsegment)]
+            assert isinstance(segment, XRayEntity) and isinstance(call.call, XRayEntity)
+            freed = [weakref.ref(segment.entity), weakref.ref(call.call.entity)]
         collector.wait_for_trace(segment.trace_id, 1)
         del segment, call
         assert [ref() for ref in freed] == [None, None]

@@ -9,10 +9,9 @@ import pytest
 from aws_xray_sdk.core.exceptions.exceptions import SegmentNotFoundException
 
 from tests.support.ports import free_tcp_port
-from tests.support.tracer import request_segment
+from tests.support.tracer import TracerFactory, request_segment
 from tests.support.udp import SegmentCollector
 from tests.support.upstream import Upstream
-from tests.unit.conftest import TracerFactory
 from tracing import Tracer, parse_trace_header, traced_async_transport, traced_transport
 from tracing._httpx import _recorded_url
 

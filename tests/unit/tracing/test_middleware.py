@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import logging
 import re
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
 
 import httpx
 import pytest
@@ -12,11 +14,21 @@ from fastapi.responses import PlainTextResponse
 from starlette.types import ASGIApp
 
 from servicekit import install_error_handlers
+from tests.support.tracer import TracerFactory
 from tests.support.udp import SegmentCollector
 from tests.support.upstream import Upstream
 from tests.support.xray import new_trace_id
-from tests.unit.conftest import TracerFactory
-from tracing import Tracer, XRayMiddleware, traced_async_transport
+from tracing import (
+    AnnotationValue,
+    OutboundCall,
+    SamplingRequest,
+    Segment,
+    TraceHeader,
+    Tracer,
+    instrument_app,
+    traced_async_transport,
+)
+from tracing._middleware import TracingMiddleware
 
 TRACE_ID = re.compile(r"^1-[0-9a-f]{8}-[0-9a-f]{24}$")
 ROOT = "1-5759e988-bd862e3fe1be46a994272793"
@@ -55,7 +67,7 @@ def build_app(tracer: Tracer, upstream_url: str = "http://127.0.0.1:9") -> ASGIA
         background.add_task(client.get, f"{upstream_url}/after-response")
         return {"queued": "yes"}
 
-    return XRayMiddleware(app, tracer=tracer, untraced_paths={"/health"})
+    return instrument_app(app, tracer, untraced_paths={"/health"})
 
 
 async def call(app: ASGIApp, path: str, headers: dict[str, str] | None = None) -> httpx.Response:
@@ -241,5 +253,94 @@ async def test_non_http_scopes_pass_straight_through(tracer: Tracer) -> None:
     async def inner(scope, receive, send) -> None:  # type: ignore[no-untyped-def]
         seen.append(scope["type"])
 
-    await XRayMiddleware(inner, tracer=tracer)({"type": "lifespan"}, None, None)  # type: ignore[arg-type]
+    await instrument_app(inner, tracer)({"type": "lifespan"}, None, None)  # type: ignore[arg-type]
     assert seen == ["lifespan"]
+
+
+async def test_the_url_is_the_path_as_the_client_sent_it_under_a_root_path(
+    tracer: Tracer, collector: SegmentCollector
+) -> None:
+    """Servers put root_path in the path already: the URL must not carry it twice."""
+    transport = httpx.ASGITransport(app=build_app(tracer), root_path="/api")
+    async with httpx.AsyncClient(transport=transport, base_url="http://api.example") as client:
+        response = await client.get("/api/items")
+    doc = only_document(collector, response.headers["X-Amzn-Trace-Id"].removeprefix("Root="))
+    assert doc["http"]["request"]["url"] == "http://api.example/api/items"
+
+
+class BrokenSegment:
+    """A segment whose every recording fails, as a bug in a backend would."""
+
+    trace_id = ROOT
+    sampled = True
+
+    def put_annotation(self, key: str, value: AnnotationValue) -> None:
+        raise RuntimeError("tracing bug")
+
+    def put_metadata(self, key: str, value: object, namespace: str = "default") -> None:
+        raise RuntimeError("tracing bug")
+
+    def put_http_meta(self, key: str, value: str | int | bool) -> None:
+        raise RuntimeError("tracing bug")
+
+    def set_sql(self, sql: Mapping[str, str]) -> None:
+        raise RuntimeError("tracing bug")
+
+    def add_exception(self, error: BaseException) -> None:
+        raise RuntimeError("tracing bug")
+
+
+class BrokenRecorder:
+    """A backend that fails to open segments (`begin`) or to record on and close them."""
+
+    name = "Broken-Service"
+
+    def __init__(self, fails_at: str) -> None:
+        self.fails_at = fails_at
+
+    @contextmanager
+    def untraced(self, trace_id: str | None = None) -> Iterator[str]:
+        yield trace_id or ROOT
+
+    def begin_segment(self, incoming: TraceHeader | None, request: SamplingRequest) -> Segment:
+        if self.fails_at == "begin":
+            raise RuntimeError("tracing bug")
+        return BrokenSegment()
+
+    def end_segment(self, end_time: float | None = None) -> None:
+        raise RuntimeError("tracing bug")
+
+    def begin_call(self, name: str, *, propagated: bool = False) -> OutboundCall:
+        raise RuntimeError("tracing bug")
+
+    def end_call(self, call: OutboundCall, error: BaseException | None = None) -> None:
+        raise RuntimeError("tracing bug")
+
+    @contextmanager
+    def outbound_call(self, name: str, *, propagated: bool = False) -> Iterator[OutboundCall]:
+        raise RuntimeError("tracing bug")
+        yield OutboundCall()
+
+
+@pytest.mark.parametrize("fails_at", ["begin", "recording"])
+@pytest.mark.parametrize(
+    ("path", "status"), [("/items", 200), ("/status/404", 404), ("/boom", 500)]
+)
+async def test_a_tracing_failure_never_fails_the_request(
+    tracer: Tracer,
+    caplog: pytest.LogCaptureFixture,
+    fails_at: str,
+    path: str,
+    status: int,
+) -> None:
+    app = build_app(tracer)
+    assert isinstance(app, TracingMiddleware)
+    broken = TracingMiddleware(app.app, recorder=BrokenRecorder(fails_at))
+    # What the client gets: an uninstrumented app re-raises after its 500, as this one may.
+    transport = httpx.ASGITransport(app=broken, raise_app_exceptions=False)
+    with caplog.at_level(logging.ERROR):
+        async with httpx.AsyncClient(transport=transport, base_url="http://api.example") as client:
+            response = await client.get(path)
+    assert response.status_code == status
+    assert response.json()  # the app's own answer, whole
+    assert any("tracing failed" in record.getMessage() for record in caplog.records)

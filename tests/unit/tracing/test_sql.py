@@ -14,10 +14,9 @@ from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column
 
 from tests.support.ports import free_tcp_port
-from tests.support.tracer import request_segment
+from tests.support.tracer import TracerFactory, request_segment
 from tests.support.udp import SegmentCollector
 from tests.support.xray import sql_subsegments
-from tests.unit.conftest import TracerFactory
 from tracing import Tracer, instrument_engine
 
 SECRET = "s3cr3t-value"
@@ -36,7 +35,7 @@ class Item(Base):
 def engine_for(tracer: Tracer, tmp_path) -> Engine:  # type: ignore[no-untyped-def]
     engine = create_engine(f"sqlite:///{tmp_path / 'items.db'}")
     Base.metadata.create_all(engine)
-    instrument_engine(tracer, engine)
+    instrument_engine(engine, tracer)
     return engine
 
 
@@ -122,7 +121,7 @@ def test_a_database_that_cannot_be_reached_is_a_fault(
 ) -> None:
     tracer = new_tracer()
     engine = create_engine(f"sqlite:///{tmp_path / 'missing-dir' / 'x.db'}")
-    instrument_engine(tracer, engine)
+    instrument_engine(engine, tracer)
     with request_segment(tracer) as segment:
         with pytest.raises(OperationalError):
             engine.connect()
@@ -136,7 +135,7 @@ def test_the_recorded_url_never_carries_the_password(
 ) -> None:
     tracer = new_tracer()
     engine = create_engine(f"mysql+pymysql://bob:{SECRET}@127.0.0.1:{free_tcp_port()}/shop")
-    instrument_engine(tracer, engine)
+    instrument_engine(engine, tracer)
     with request_segment(tracer) as segment, pytest.raises(OperationalError):
         engine.connect()
     [doc] = documents(collector, segment)
