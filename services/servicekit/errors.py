@@ -26,6 +26,9 @@ from .openapi import document_errors
 
 log = logging.getLogger(__name__)
 
+# What a 405's Allow header may list (RFC 9110, section 9).
+HTTP_METHODS = ("DELETE", "GET", "HEAD", "OPTIONS", "PATCH", "POST", "PUT")
+
 
 class FieldError(BaseModel):
     field: str = Field(description="The field at fault, dotted for nested ones; `body` for all")
@@ -96,13 +99,18 @@ async def _unexpected_error(request: Request, exc: Exception) -> JSONResponse:
 
 def _allowed_methods(request: Request) -> str:
     """Every method the path answers to. Starlette's 405 names those of the first route with
-    that path only: `Allow: POST` for /user, which also takes PUT from another route."""
-    methods: set[str] = set()
-    for route in request.app.router.routes:
-        match, _ = route.matches(request.scope)
-        if match is not Match.NONE:
-            methods |= getattr(route, "methods", None) or set()
-    return ", ".join(sorted(methods))
+    that path only (`Allow: POST` for /user, which also takes PUT from another route), and a
+    router added with `include_router` is one route to the app, with no methods of its own: so
+    each method is tried on the app's routes as the router itself would match it."""
+    allowed = [
+        method
+        for method in HTTP_METHODS
+        if any(
+            route.matches({**request.scope, "method": method})[0] is Match.FULL
+            for route in request.app.router.routes
+        )
+    ]
+    return ", ".join(allowed)
 
 
 def _field_error(error: dict[str, Any]) -> dict[str, str]:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import httpx
 import pytest
-from fastapi import FastAPI, HTTPException
+from fastapi import APIRouter, FastAPI, HTTPException
 from pydantic import BaseModel
 
 from servicekit import install_error_handlers
@@ -39,6 +39,18 @@ def build_app() -> FastAPI:
     async def delete(name: str) -> None:
         return None
 
+    # The services add their routes through routers, which the app sees as one route each.
+    router = APIRouter(prefix="/shelf")
+
+    @router.get("/books")
+    async def books() -> list[Item]:
+        return []
+
+    @router.post("/books")
+    async def add_book(item: Item) -> Item:
+        return item
+
+    app.include_router(router)
     return app
 
 
@@ -88,7 +100,7 @@ async def test_invalid_fields_are_listed() -> None:
 
 @pytest.mark.parametrize(
     ("path", "allowed"),
-    [("/items", "POST, PUT"), ("/items/pen", "DELETE, GET")],
+    [("/items", "POST, PUT"), ("/items/pen", "DELETE, GET"), ("/shelf/books", "GET, POST")],
 )
 async def test_a_wrong_method_is_told_every_method_of_the_path(path: str, allowed: str) -> None:
     """RFC 9110: a 405's Allow lists the methods the resource supports, whichever route has them.
