@@ -2,18 +2,11 @@
 
 from __future__ import annotations
 
-import socket
-from typing import Annotated
-
 from fastapi import APIRouter, BackgroundTasks, Depends, status
 from fastapi.responses import PlainTextResponse
 
-from servicekit import from_app_state
-
-from .faults import inject
-from .mailer import Mailer
+from .deps import HostDep, MailerDep, SettingsDep, inject
 from .schemas import Accepted, EmailRequest, XRayInfo
-from .settings import Settings
 
 PREFIX = "/notification"
 HEALTH_PATH = f"{PREFIX}/health-status"
@@ -21,22 +14,6 @@ HEALTH_PATH = f"{PREFIX}/health-status"
 router = APIRouter(prefix=PREFIX, tags=["notification"])
 # The routes that do the work, and suffer injected faults; the health check never does.
 work = APIRouter(dependencies=[Depends(inject)])
-
-
-class HostIdentity:
-    """This host's name and address, looked up once: the lookup may need DNS."""
-
-    def __init__(self) -> None:
-        self.name = socket.gethostname()
-        try:
-            self.ip = socket.gethostbyname(self.name)
-        except OSError:
-            self.ip = "unknown"
-
-
-SettingsDep = Annotated[Settings, Depends(from_app_state("settings"))]
-MailerDep = Annotated[Mailer, Depends(from_app_state("mailer"))]
-HostDep = Annotated[HostIdentity, Depends(from_app_state("host"))]
 
 
 @router.get("/health-status", response_class=PlainTextResponse, tags=["health"])

@@ -1,4 +1,8 @@
-"""Build the notification application from its settings."""
+"""Build the notification application from its settings.
+
+`build_app` is the FastAPI application (routes, resources, error handlers), which tests drive
+in-process; `create_app` is what uvicorn runs: that application inside the tracing middleware.
+"""
 
 from __future__ import annotations
 
@@ -10,15 +14,17 @@ from fastapi import FastAPI
 from starlette.concurrency import run_in_threadpool
 from starlette.types import ASGIApp
 
-from servicekit import document_trace_header, install_error_handlers
+from servicekit import attach_resources, document_trace_header, install_error_handlers
 from tracing import create_tracer, instrument_app
 
-from .api import HEALTH_PATH, PREFIX, HostIdentity, router
-from .faults import FaultInjector, admin
-from .mailer import Mailer
+from .api import HEALTH_PATH, PREFIX, router
+from .faults.admin import admin
+from .resources import Resources
 from .settings import Settings
 
 log = logging.getLogger(__name__)
+
+FAULTS_PATH = f"{PREFIX}{admin.prefix}"
 
 
 def create_app(settings: Settings) -> ASGIApp:
@@ -28,20 +34,33 @@ def create_app(settings: Settings) -> ASGIApp:
         # Lets X-Ray filter traces by version: annotation.app_version = "V2"
         annotations={"app_version": settings.app_version},
     )
+    app = build_app(Resources.create(settings, tracer))
+    return instrument_app(app, tracer, untraced_paths=untraced_paths(settings))
+
+
+def untraced_paths(settings: Settings) -> frozenset[str]:
+    """The health check, and setting faults, which is not traffic: both stay off the map."""
+    return frozenset(
+        {HEALTH_PATH, FAULTS_PATH} if settings.fault_injection_enabled else {HEALTH_PATH}
+    )
+
+
+def build_app(resources: Resources) -> FastAPI:
+    settings = resources.settings
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        tracer.start()
-        app.state.host = await run_in_threadpool(HostIdentity)
+        resources.tracer.start()
+        await run_in_threadpool(resources.host.look_up)
         log.info(
             "notification %s on %s; mail via %s:%s",
             settings.app_version,
-            app.state.host.name,
+            resources.host.name,
             settings.mail_server_host,
             settings.mail_server_port,
         )
         yield
-        tracer.close()
+        resources.tracer.close()
 
     app = FastAPI(
         title="Notification Microservice",
@@ -52,17 +71,14 @@ def create_app(settings: Settings) -> ASGIApp:
         redoc_url=None,
         openapi_url=f"{PREFIX}/openapi.json",
     )
-    app.state.settings = settings
-    app.state.mailer = Mailer(settings, tracer)
+    attach_resources(app, resources)
     app.include_router(router)
-    untraced = {HEALTH_PATH}
-    if settings.fault_injection_enabled:
-        faults = settings.initial_faults()
-        app.state.faults = FaultInjector(faults)
+    if resources.faults is not None:
         app.include_router(admin, prefix=PREFIX)
-        # Setting faults is not traffic: it stays off the service map.
-        untraced.add(f"{PREFIX}{admin.prefix}")
-        log.warning("fault injection enabled, starting with %s", faults.model_dump(by_alias=True))
+        log.warning(
+            "fault injection enabled, starting with %s",
+            resources.faults.faults.model_dump(by_alias=True),
+        )
     install_error_handlers(app)
     document_trace_header(app)
-    return instrument_app(app, tracer, untraced_paths=untraced)
+    return app

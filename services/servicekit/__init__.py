@@ -4,16 +4,17 @@ from .errors import error_response, install_error_handlers
 from .openapi import document_trace_header
 from .server import load_settings, serve
 from .settings import LogFormat, LogLevel, ServiceSettings
-from .state import from_app_state
+from .state import attach_resources, resources_dependency
 
 __all__ = [
     "LogFormat",
     "LogLevel",
     "ServiceSettings",
+    "attach_resources",
     "document_trace_header",
     "error_response",
-    "from_app_state",
     "install_error_handlers",
     "load_settings",
+    "resources_dependency",
     "serve",
 ]

@@ -1,4 +1,8 @@
-"""Build the user management application from its settings."""
+"""Build the user management application from its settings.
+
+`build_app` is the FastAPI application (routes, resources, error handlers), which tests drive
+in-process; `create_app` is what uvicorn runs: that application inside the tracing middleware.
+"""
 
 from __future__ import annotations
 
@@ -11,34 +15,31 @@ from sqlalchemy import exc as sa_exc
 from starlette.concurrency import run_in_threadpool
 from starlette.types import ASGIApp
 
-from servicekit import document_trace_header, install_error_handlers
-from tracing import create_tracer, instrument_app, instrument_engine, traced_async_transport
+from servicekit import attach_resources, document_trace_header, install_error_handlers
+from tracing import create_tracer, instrument_app
 
 from .api import HEALTH_PATH, PREFIX, router
-from .db import Database
-from .errors import install_dependency_errors
-from .notification_client import NotificationClient
+from .errors import install_errors
+from .resources import Resources
 from .settings import DEFAULT_TRACING_NAME, Settings
 
 log = logging.getLogger(__name__)
 
+UNTRACED_PATHS = frozenset({HEALTH_PATH})
+
 
 def create_app(settings: Settings) -> ASGIApp:
     tracer = create_tracer(settings.tracing, default_name=DEFAULT_TRACING_NAME)
-    url, chosen_by = settings.database()
-    database = Database(url)
-    instrument_engine(database.engine, tracer)
-    notifier = NotificationClient(
-        settings.notification_base_url,
-        timeout=settings.notification_timeout_seconds,
-        transport=traced_async_transport(tracer),
-        policy=settings.notification_connection_policy,
-    )
+    app = build_app(Resources.create(settings, tracer))
+    return instrument_app(app, tracer, untraced_paths=UNTRACED_PATHS)
 
+
+def build_app(resources: Resources) -> FastAPI:
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        tracer, database, notifier = resources.tracer, resources.database, resources.notifier
         tracer.start()
-        log.info("database: %s (from %s)", database.describe(), chosen_by)
+        log.info("database: %s (from %s)", database.describe(), resources.database_source)
         log.info("notification service: %s (connections: %s)", notifier.base_url, notifier.policy)
         with tracer.untraced():
             try:
@@ -59,11 +60,9 @@ def create_app(settings: Settings) -> ASGIApp:
         redoc_url=None,
         openapi_url=f"{PREFIX}/openapi.json",
     )
-    app.state.settings = settings
-    app.state.database = database
-    app.state.notifier = notifier
+    attach_resources(app, resources)
     app.include_router(router)
     install_error_handlers(app)
     document_trace_header(app)
-    install_dependency_errors(app)
-    return instrument_app(app, tracer, untraced_paths={HEALTH_PATH})
+    install_errors(app)
+    return app

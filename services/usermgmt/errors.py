@@ -1,9 +1,16 @@
-"""Failures of what the service depends on, as JSON errors with the right status."""
+"""Every failure of user management's own, as a JSON error with its status, in one place.
+
+Routes and the store raise; nothing in between catches: the user that is not there (404),
+the name or email that is taken (409), the notification service failing (502) or too slow
+(504), the database down (503, with Retry-After). servicekit.errors answers the rest
+(invalid requests, unknown paths, wrong methods, anything unexpected).
+"""
 
 from __future__ import annotations
 
 import logging
 from http import HTTPStatus
+from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse
@@ -12,18 +19,49 @@ from sqlalchemy import exc as sa_exc
 from servicekit import error_response
 
 from .notification_client import NotificationUnavailable
+from .store import UserExists, UserNotFound
 
 log = logging.getLogger(__name__)
 
 RETRY_AFTER_SECONDS = "5"
 # Connection refused or lost, server gone, pool exhausted: the database, not the request.
-DATABASE_DOWN = (sa_exc.OperationalError, sa_exc.InterfaceError, sa_exc.TimeoutError)
+DATABASE_DOWN_ERRORS = (sa_exc.OperationalError, sa_exc.InterfaceError, sa_exc.TimeoutError)
+
+# The same statuses as the routes document them in the OpenAPI document.
+Responses = dict[int | str, dict[str, Any]]
+DATABASE_DOWN: Responses = {
+    503: {
+        "description": "The user database is unavailable",
+        "headers": {
+            "Retry-After": {
+                "description": "Seconds to wait before trying again",
+                "schema": {"type": "integer"},
+            }
+        },
+    }
+}
+NOT_FOUND: Responses = {404: {"description": "No user with that user name"}, **DATABASE_DOWN}
+CONFLICT: Responses = {409: {"description": "The user name or email is taken"}, **DATABASE_DOWN}
+UPSTREAM_ERRORS: Responses = {
+    502: {"description": "The notification service failed or could not be reached"},
+    504: {"description": "The notification service did not answer in time"},
+}
 
 
-def install_dependency_errors(app: FastAPI) -> None:
-    for error in DATABASE_DOWN:
+def install_errors(app: FastAPI) -> None:
+    app.add_exception_handler(UserNotFound, _user_not_found)  # type: ignore[arg-type]
+    app.add_exception_handler(UserExists, _user_exists)  # type: ignore[arg-type]
+    for error in DATABASE_DOWN_ERRORS:
         app.add_exception_handler(error, _database_unavailable)
     app.add_exception_handler(NotificationUnavailable, _notification_unavailable)  # type: ignore[arg-type]
+
+
+async def _user_not_found(request: Request, exc: UserNotFound) -> JSONResponse:
+    return error_response(request, HTTPStatus.NOT_FOUND, str(exc))
+
+
+async def _user_exists(request: Request, exc: UserExists) -> JSONResponse:
+    return error_response(request, HTTPStatus.CONFLICT, str(exc))
 
 
 async def _database_unavailable(request: Request, exc: Exception) -> JSONResponse:

@@ -1,4 +1,4 @@
-"""Storage of users, free of HTTP: routes translate these exceptions into status codes."""
+"""Storage of users, free of HTTP: usermgmt.errors turns these exceptions into statuses."""
 
 from __future__ import annotations
 

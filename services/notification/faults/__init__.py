@@ -5,25 +5,20 @@ pod that is only pretending to be ill): first the added latency, then, at the er
 error answer with the chosen status (5xx is a fault on the map, 4xx an error, 429 a throttle).
 
 They start from FAULT_* settings and change at runtime, without a restart, through
-GET/PUT/DELETE /notification/admin/faults. Both need FAULT_INJECTION_ENABLED=true: without it
-there are no admin routes and no faults. Each process is one version, so a version's faults
-are set on its own processes (docs: README "Fault injection").
+GET/PUT/DELETE /notification/admin/faults (faults/admin.py). Both need
+FAULT_INJECTION_ENABLED=true: without it there are no admin routes and no faults. Each process
+is one version, so a version's faults are set on its own processes (docs: README "Fault
+injection").
 """
 
 from __future__ import annotations
 
 import asyncio
-import logging
 import random
-from typing import Annotated
 
-from fastapi import APIRouter, Depends, HTTPException, Request
+from fastapi import HTTPException
 from pydantic import BaseModel, ConfigDict, Field
 from pydantic.alias_generators import to_camel
-
-from servicekit import from_app_state
-
-log = logging.getLogger(__name__)
 
 MAX_LATENCY_MS = 60_000
 
@@ -62,37 +57,3 @@ class FaultInjector:
                 faults.error_status,
                 f"Injected fault: {faults.error_status} at error rate {faults.error_rate:g}",
             )
-
-
-InjectorDep = Annotated[FaultInjector, Depends(from_app_state("faults"))]
-
-
-async def inject(request: Request) -> None:
-    """Route dependency: suffer the current faults, if fault injection is on."""
-    injector: FaultInjector | None = getattr(request.app.state, "faults", None)
-    if injector is not None:
-        await injector.apply()
-
-
-admin = APIRouter(prefix="/admin/faults", tags=["fault injection"])
-
-
-@admin.get("")
-async def current_faults(injector: InjectorDep) -> Faults:
-    return injector.faults
-
-
-@admin.put("")
-async def set_faults(faults: Faults, injector: InjectorDep) -> Faults:
-    """Replace the faults; they apply to the next call."""
-    injector.faults = faults
-    log.warning("fault injection set: %s", faults.model_dump(by_alias=True))
-    return faults
-
-
-@admin.delete("")
-async def clear_faults(injector: InjectorDep) -> Faults:
-    """Back to normal service."""
-    injector.faults = Faults()
-    log.warning("fault injection cleared")
-    return injector.faults

@@ -7,14 +7,10 @@ from typing import Any
 from fastapi import APIRouter
 from fastapi.responses import PlainTextResponse
 
+from ..errors import UPSTREAM_ERRORS
 from .deps import NotifierDep
 
 router = APIRouter(tags=["notification"])
-
-UPSTREAM_ERRORS: dict[int | str, dict[str, Any]] = {
-    502: {"description": "The notification service failed or could not be reached"},
-    504: {"description": "The notification service did not answer in time"},
-}
 
 
 @router.get("/notification-xray", responses=UPSTREAM_ERRORS)

@@ -1,15 +1,16 @@
 """User routes. They are sync (SQLAlchemy + PyMySQL block), so FastAPI runs them in its
-thread pool; their SQL subsegments still land in the request's segment (see tracing)."""
+thread pool; their SQL subsegments still land in the request's segment (see tracing). The
+store's exceptions become their statuses in usermgmt.errors."""
 
 from __future__ import annotations
 
 import logging
-from typing import Any
 
-from fastapi import APIRouter, BackgroundTasks, HTTPException, Response, status
+from fastapi import APIRouter, BackgroundTasks, Response, status
 from fastapi.responses import PlainTextResponse
 
 from .. import store
+from ..errors import CONFLICT, DATABASE_DOWN, NOT_FOUND
 from ..notification_client import NotificationClient, NotificationUnavailable
 from ..passwords import hash_password
 from ..schemas import UserCreate, UserOut, UserUpdate
@@ -18,27 +19,6 @@ from .deps import NotifierDep, SessionDep, SettingsDep
 log = logging.getLogger(__name__)
 
 router = APIRouter(tags=["users"])
-
-# Answered by usermgmt.errors for every route that uses the database.
-DATABASE_DOWN: dict[int | str, dict[str, Any]] = {
-    503: {
-        "description": "The user database is unavailable",
-        "headers": {
-            "Retry-After": {
-                "description": "Seconds to wait before trying again",
-                "schema": {"type": "integer"},
-            }
-        },
-    }
-}
-NOT_FOUND: dict[int | str, dict[str, Any]] = {
-    404: {"description": "No user with that user name"},
-    **DATABASE_DOWN,
-}
-CONFLICT: dict[int | str, dict[str, Any]] = {
-    409: {"description": "The user name or email is taken"},
-    **DATABASE_DOWN,
-}
 
 
 @router.get("/health-status", response_class=PlainTextResponse, tags=["health"])
@@ -53,10 +33,7 @@ def list_users(session: SessionDep) -> list[UserOut]:
 
 @router.get("/user/{username}", responses=NOT_FOUND)
 def get_user(username: str, session: SessionDep) -> UserOut:
-    try:
-        return UserOut.model_validate(store.get_user(session, username))
-    except store.UserNotFound as exc:
-        raise HTTPException(status.HTTP_404_NOT_FOUND, str(exc)) from None
+    return UserOut.model_validate(store.get_user(session, username))
 
 
 @router.post("/user", status_code=status.HTTP_201_CREATED, responses=CONFLICT)
@@ -71,10 +48,7 @@ def create_user(
     """Create a user, then ask the notification service to email them. The email is
     requested after the response: its failure is logged and traced, the user stays."""
     password_hash = hash_password(data.password, settings.bcrypt_rounds)
-    try:
-        user = UserOut.model_validate(store.create_user(session, data, password_hash))
-    except store.UserExists as exc:
-        raise HTTPException(status.HTTP_409_CONFLICT, str(exc)) from None
+    user = UserOut.model_validate(store.create_user(session, data, password_hash))
     response.headers["Location"] = f"/usermgmt/user/{user.username}"
     background.add_task(send_account_created_email, notifier, user)
     return user
@@ -82,29 +56,18 @@ def create_user(
 
 @router.put("/user", responses={**NOT_FOUND, **CONFLICT})
 def update_user(data: UserUpdate, session: SessionDep) -> UserOut:
-    try:
-        return UserOut.model_validate(store.update_user(session, data))
-    except store.UserNotFound as exc:
-        raise HTTPException(status.HTTP_404_NOT_FOUND, str(exc)) from None
-    except store.UserExists as exc:
-        raise HTTPException(status.HTTP_409_CONFLICT, str(exc)) from None
+    return UserOut.model_validate(store.update_user(session, data))
 
 
 @router.delete("/user/{username}", status_code=status.HTTP_204_NO_CONTENT, responses=NOT_FOUND)
 def delete_user(username: str, session: SessionDep) -> None:
-    try:
-        store.delete_user(session, username)
-    except store.UserNotFound as exc:
-        raise HTTPException(status.HTTP_404_NOT_FOUND, str(exc)) from None
+    store.delete_user(session, username)
 
 
 @router.get("/status/{username}", responses=NOT_FOUND)
 def toggle_status(username: str, session: SessionDep) -> UserOut:
     """Enable a disabled user or disable an enabled one (the original's GET toggle)."""
-    try:
-        return UserOut.model_validate(store.toggle_enabled(session, username))
-    except store.UserNotFound as exc:
-        raise HTTPException(status.HTTP_404_NOT_FOUND, str(exc)) from None
+    return UserOut.model_validate(store.toggle_enabled(session, username))
 
 
 async def send_account_created_email(notifier: NotificationClient, user: UserOut) -> None:
