@@ -6,16 +6,11 @@ failed), never in the response to the client, who gets 201.
 
 from __future__ import annotations
 
-import ssl
-from pathlib import Path
-
 import httpx
-import trustme
 
 from tests.support.mariadb import ScratchDatabase
 from tests.support.ports import free_tcp_port
 from tests.support.processes import ProcessGroup
-from tests.support.smtp import SmtpServer
 from tests.support.stack import start_notification, start_usermgmt, tracing_env
 from tests.support.udp import SegmentCollector
 from tests.support.xray import http_subsegments, segments, subsegments
@@ -84,51 +79,3 @@ def test_notification_down_keeps_the_user_and_faults_the_call(
         chain_call.headers["X-Amzn-Trace-Id"].removeprefix("Root="), 1
     )
     assert failed["fault"] is True
-
-
-def test_mail_goes_over_starttls_when_the_server_offers_it(
-    group: ProcessGroup, collector: SegmentCollector, tmp_path: Path
-) -> None:
-    authority = trustme.CA()
-    server_context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
-    authority.issue_cert("127.0.0.1").configure_cert(server_context)
-    ca_file = tmp_path / "ca.pem"
-    authority.cert_pem.write_to_path(str(ca_file))
-    smtp = SmtpServer(tls_context=server_context)
-    try:
-        notification = start_notification(
-            group,
-            tracing=tracing_env(collector.address),
-            smtp_port=smtp.port,
-            extra={"SSL_CERT_FILE": str(ca_file)},
-        )
-        response = httpx.post(
-            f"{notification.base_url}/notification/send",
-            json={
-                "subject": "TLS",
-                "content": "over STARTTLS",
-                "toEmails": ["tls@example.com"],
-                "bccEmails": ["hidden@example.com"],
-            },
-        )
-        assert response.status_code == 202
-        assert response.json() == {"message": "Email accepted for delivery", "recipients": 2}
-        mail = smtp.wait_for_mail_to("tls@example.com")
-        assert mail.used_tls is True
-        assert "hidden@example.com" in mail.recipients
-        assert "hidden@example.com" not in str(mail.message)  # Bcc stays off the headers
-    finally:
-        smtp.stop()
-
-
-def test_a_bad_email_request_is_a_clear_422(
-    group: ProcessGroup, collector: SegmentCollector
-) -> None:
-    notification = start_notification(group, tracing=tracing_env(collector.address))
-    url = f"{notification.base_url}/notification/send"
-    no_recipient = httpx.post(url, json={"subject": "s", "content": "c"})
-    assert no_recipient.status_code == 422
-    assert "at least one of toEmails, ccEmails, bccEmails" in no_recipient.json()["message"]
-    bad_address = httpx.post(url, json={"subject": "s", "content": "c", "toEmails": ["nope"]})
-    assert bad_address.status_code == 422
-    assert bad_address.json()["errors"][0]["field"] == "toEmails.0"

@@ -18,7 +18,8 @@ from .xray import new_trace_id
 TracerFactory = Callable[..., Tracer]
 
 
-def make_tracer(collector: SegmentCollector, name: str = "Test-Service", **settings: Any) -> Tracer:
+def tracing_to(collector: SegmentCollector, **settings: Any) -> TracingSettings:
+    """Tracing on, every request sampled, segments to `collector`; any setting overridden."""
     values = {
         "AWS_XRAY_DAEMON_ADDRESS": collector.address,
         "XRAY_SAMPLING_RULES": str(SAMPLE_ALL_RULES),
@@ -26,7 +27,11 @@ def make_tracer(collector: SegmentCollector, name: str = "Test-Service", **setti
         "AWS_XRAY_CONTEXT_MISSING": "LOG_ERROR",
         **settings,
     }
-    tracer = create_tracer(TracingSettings(**values), default_name=name)
+    return TracingSettings(**values)
+
+
+def make_tracer(collector: SegmentCollector, name: str = "Test-Service", **settings: Any) -> Tracer:
+    tracer = create_tracer(tracing_to(collector, **settings), default_name=name)
     tracer.start()
     return tracer
 
