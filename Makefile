@@ -5,7 +5,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-$(shell sha1sum pyproject.toml | cut -c1-12)
 
-.PHONY: help install run test lint format clean bench bench-short load screenshot
+.PHONY: help install run test test-fast lint format clean bench bench-short load screenshot
 
 help: ## List the targets
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
@@ -23,6 +23,14 @@ run: install ## Start notification V1, user management and a local X-Ray daemon
 
 test: install lint ## Lint, type-check and run the whole test suite (needs MariaDB)
 	$(BIN)/pytest
+
+# Everything that runs in-process: tests/support/fast_lane.py refuses subprocesses, database
+# servers and the network, and says how long the lane took.
+FAST_TESTS := tests/unit tests/bench/test_wrk_output.py \
+	$(addprefix tests/xray_local/test_,analysis.py documents.py filters.py graph.py sampling.py store.py)
+
+test-fast: install ## The in-process tests alone, in seconds: no database, no subprocess, no network
+	$(BIN)/pytest -p tests.support.fast_lane $(FAST_TESTS)
 
 bench: install ## Benchmarks: the local daemon, then tracing's cost on the call chain (needs wrk, MariaDB)
 	$(BIN)/python scripts/bench_xray_local.py

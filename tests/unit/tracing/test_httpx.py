@@ -8,7 +8,7 @@ import httpx
 import pytest
 from aws_xray_sdk.core.exceptions.exceptions import SegmentNotFoundException
 
-from tests.support.ports import free_tcp_port
+from tests.support.ports import refusing_port
 from tests.support.tracer import TracerFactory, request_segment
 from tests.support.udp import SegmentCollector
 from tests.support.upstream import Upstream
@@ -87,9 +87,10 @@ def test_a_failed_connection_is_a_fault_with_its_cause(
     with (
         httpx.Client(transport=traced_transport(tracer)) as client,
         request_segment(tracer) as segment,
+        refusing_port() as port,
     ):
         with pytest.raises(httpx.ConnectError):
-            client.get(f"http://127.0.0.1:{free_tcp_port()}/down")
+            client.get(f"http://127.0.0.1:{port}/down")
     sub = only_call(collector, segment)
     assert sub["fault"] is True
     assert sub["cause"]["exceptions"][0]["type"] == "ConnectError"

@@ -13,7 +13,7 @@ from sqlalchemy.engine import Engine
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column
 
-from tests.support.ports import free_tcp_port
+from tests.support.ports import refusing_port
 from tests.support.tracer import TracerFactory, request_segment
 from tests.support.udp import SegmentCollector
 from tests.support.xray import sql_subsegments
@@ -134,10 +134,11 @@ def test_the_recorded_url_never_carries_the_password(
     new_tracer: TracerFactory, collector: SegmentCollector
 ) -> None:
     tracer = new_tracer()
-    engine = create_engine(f"mysql+pymysql://bob:{SECRET}@127.0.0.1:{free_tcp_port()}/shop")
-    instrument_engine(engine, tracer)
-    with request_segment(tracer) as segment, pytest.raises(OperationalError):
-        engine.connect()
+    with refusing_port() as port:
+        engine = create_engine(f"mysql+pymysql://bob:{SECRET}@127.0.0.1:{port}/shop")
+        instrument_engine(engine, tracer)
+        with request_segment(tracer) as segment, pytest.raises(OperationalError):
+            engine.connect()
     [doc] = documents(collector, segment)
     [query] = sql_subsegments(doc)
     assert query["name"] == "shop@127.0.0.1"
