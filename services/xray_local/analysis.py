@@ -6,6 +6,13 @@ node calls it. A segment whose `parent_id` is a subsegment of another segment wa
 that segment's service. A `remote` (or `aws`) subsegment that no segment names as its parent
 called something that is not traced: an inferred node, `Database::SQL` when it carries an
 `sql` section. Calls are classified ok, error (4xx), throttle (429) or fault (5xx).
+
+The trace's own facts follow botocore's TraceSummary: HasError and HasFault are "the root
+segment document has a 400 / 500 series error", HasThrottle "one or more of the segment
+documents has a 429", IsPartial "one or more of the segment documents is in progress", and
+Duration runs "between the start time of the earliest segment that started and the end time
+of the last segment that completed" (subsegments and the inferred segments they make
+included: "the amount of time before the last traced activity completes").
 """
 
 from __future__ import annotations
@@ -54,13 +61,17 @@ class Analysis(NamedTuple):
     epoch: int  # the time in the trace id: what X-Ray's TraceId time range looks at
     start: float
     end: float
-    response_time: float
+    response_time: float | None  # None while the root segment is in progress
     http_fields: Packed | None
     entry_point: NodeKey | None
-    has_fault: bool
+    has_fault: bool  # the root segment's: what the user got (botocore's TraceSummary)
     has_error: bool
-    has_throttle: bool
+    has_throttle: bool  # any segment's
+    root_throttle: bool  # the root segment's: the filter keyword `throttle`
     partial: bool
+    # Some fault or error anywhere, handled or not: where root causes can be found.
+    any_fault: bool
+    any_error: bool
     nodes: tuple[Packed, ...]  # NodeSample fields
     edges: tuple[Packed, ...]  # EdgeSample fields
     services: tuple[NodeKey, ...]
@@ -72,6 +83,16 @@ class Analysis(NamedTuple):
     instance_ids: tuple[str, ...]
     availability_zones: tuple[str, ...]
     resource_arns: tuple[str, ...]
+    accounts: tuple[tuple[NodeKey, str], ...]  # (node, aws.account_id) where segments say
+    segment_ends: tuple[float, ...]  # what the Service time range looks at
+
+    @property
+    def ok(self) -> bool:
+        """The filter keyword `ok`, "Response status code was 2XX Success": the root segment
+        is complete, without error, throttle or fault."""
+        return self.response_time is not None and not (
+            self.has_fault or self.has_error or self.root_throttle
+        )
 
     @property
     def duration(self) -> float:
@@ -96,6 +117,19 @@ class Analysis(NamedTuple):
 
     def edge_samples(self) -> list[EdgeSample]:
         return [EdgeSample._make(edge) for edge in self.edges]
+
+
+def flags(entity: Entity) -> tuple[bool, bool, bool]:
+    """(error, throttle, fault) as X-Ray reads them: the SDK's flags, or the HTTP status
+    (4XX, 429, 5XX) when it did not set them. A 429 is an error and a throttle."""
+    status = entity.http.status if entity.http else None
+    if status is None:
+        return entity.error, entity.throttle, entity.fault
+    return (
+        entity.error or 400 <= status < 500,
+        entity.throttle or status == 429,
+        entity.fault or status >= 500,
+    )
 
 
 def outcome(entity: Entity) -> int:
@@ -156,20 +190,24 @@ def analyse(trace_id: str, documents: list[Document]) -> Analysis:
     users: list[tuple[str, NodeKey]] = []
     inferred: list[tuple[Packed, NodeKey]] = []
     resources: tuple[dict[str, None], ...] = ({}, {}, {})  # instances, zones, ARNs
-    fault = error = throttle = partial = False
+    accounts: dict[tuple[NodeKey, str], None] = {}
+    any_fault = any_error = throttle = partial = False
 
     for segment in segments:
         node = node_of[segment.id]
         services[node] = None
-        fault |= segment.fault
-        error |= segment.error
-        throttle |= segment.throttle
+        error, throttled, fault = flags(segment)
+        any_fault |= fault
+        any_error |= error
+        throttle |= throttled
         if segment.annotations:
             _annotate(annotations, segment.annotations, node)
         if segment.user:
             users.append((segment.user, node))
         if segment.instance_id or segment.availability_zone or segment.resource_arn:
             _note_resources(resources, segment)
+        if segment.account_id:
+            accounts[(node, segment.account_id)] = None
         if segment.end is None:
             partial = True
             continue
@@ -195,14 +233,17 @@ def analyse(trace_id: str, documents: list[Document]) -> Analysis:
         if holder is None:
             partial = True  # its segment has not arrived (yet)
             continue
-        fault |= sub.fault
-        error |= sub.error
-        throttle |= sub.throttle
+        error, _, fault = flags(sub)
+        any_fault |= fault
+        any_error |= error
         if sub.annotations:
             _annotate(annotations, sub.annotations, node_of[holder.id])
         if sub.end is None:
             partial = True
         elif sub.is_remote and sub.id not in called:
+            # The segment-document guide: with `traced` set, X-Ray "considers the trace to
+            # be broken until the downstream service uploads a segment" below this call.
+            partial |= sub.traced
             target = node_of_remote(sub)
             result, took = outcome(sub), sub.duration
             services[target] = None
@@ -210,22 +251,28 @@ def analyse(trace_id: str, documents: list[Document]) -> Analysis:
             nodes.append((target, result, took, sub.start, False, False))
             edges.append((node_of[holder.id], target, result, took, sub.start))
 
-    everything = segments or subsegments
+    everything = segments + subsegments
+    ended = [entity.end for entity in everything if entity.end is not None]
+    start = min(entity.start for entity in everything)
     roots = [segment for segment in segments if segment.parent_id is None]
     root = min(roots or segments, key=_start) if segments else None
+    root_flags = flags(root) if root is not None and roots else (False, False, False)
     instance_ids, zones, arns = resources
     return Analysis(
         trace_id=trace_id,
         epoch=int(trace_id[2:10], 16),
-        start=min(entity.start for entity in everything),
-        end=max(entity.start if entity.end is None else entity.end for entity in everything),
-        response_time=root.duration if root else 0.0,
+        start=start,
+        end=max(ended) if ended else start,
+        response_time=root.duration if root and root.end is not None else None,
         http_fields=tuple(root.http) if root and root.http else None,
         entry_point=node_of[root.id] if root else None,
-        has_fault=fault,
-        has_error=error,
+        has_fault=root_flags[2],
+        has_error=root_flags[0],
         has_throttle=throttle,
+        root_throttle=root_flags[1],
         partial=partial or not roots,
+        any_fault=any_fault,
+        any_error=any_error,
         nodes=tuple(nodes),
         edges=tuple(edges),
         services=tuple(services),
@@ -236,6 +283,8 @@ def analyse(trace_id: str, documents: list[Document]) -> Analysis:
         instance_ids=tuple(instance_ids),
         availability_zones=tuple(zones),
         resource_arns=tuple(arns),
+        accounts=tuple(accounts),
+        segment_ends=tuple(segment.end for segment in segments if segment.end is not None),
     )
 
 

@@ -8,12 +8,12 @@ their usual exceptions; every call and every error is counted for `/stats`.
 from __future__ import annotations
 
 import heapq
+import hmac
 import logging
 import math
 import time
 from collections import Counter
 from collections.abc import Callable
-from operator import attrgetter
 from typing import Any
 
 from starlette.requests import Request
@@ -22,7 +22,15 @@ from starlette.responses import JSONResponse, Response
 from .documents import InvalidDocument
 from .filters import FilterError, compile_filter
 from .graph import graph_of
-from .inputs import ApiError, Body, decode_token, encode_token, invalid, sampling_statistics
+from .inputs import (
+    ApiError,
+    Body,
+    decode_token,
+    encode_token,
+    error_response,
+    invalid,
+    sampling_statistics,
+)
 from .intake import Ingestor
 from .sampling import Sampling
 from .shapes import full_trace, trace_summary
@@ -38,24 +46,29 @@ MAX_STATISTICS_DOCUMENTS = 25
 MAX_REQUEST_BYTES = 8 * 1024 * 1024
 TIME_RANGE_TYPES = ("TraceId", "Event", "Service")
 DEFAULT_GROUP = "Default"
-NEWEST_FIRST = attrgetter("start", "trace_id")  # with heapq.nlargest
+# What the SDKs' centralized sampler calls, unsigned (it sends no credentials): these stay
+# open when the API takes a token; they read and change nothing but sampling counters.
+OPEN_OPERATIONS = ("GetSamplingRules", "GetSamplingTargets")
+TOKEN_REQUIRED = (
+    "this xray_local requires its API token: as the access key id (boto3, the AWS CLI) "
+    "or as 'Authorization: Bearer <token>'"
+)
 
 Handler = Callable[[Body], dict[str, Any]]
 
 
-def error_response(error: ApiError) -> JSONResponse:
-    return JSONResponse(
-        {"__type": error.kind, "message": error.message},
-        status_code=error.status,
-        headers={"x-amzn-ErrorType": error.kind},
-    )
-
-
 class XRayApi:
-    def __init__(self, store: Store, sampling: Sampling, ingestor: Ingestor) -> None:
+    def __init__(
+        self,
+        store: Store,
+        sampling: Sampling,
+        ingestor: Ingestor,
+        api_token: str | None = None,
+    ) -> None:
         self.store = store
         self.sampling = sampling
         self.ingestor = ingestor
+        self.api_token = api_token
         self.calls: Counter[str] = Counter()
         self.errors: Counter[str] = Counter()
         self.operations: dict[str, tuple[str, Handler]] = {
@@ -81,6 +94,8 @@ class XRayApi:
                 )
             name, handler = operation
             self.calls[name] += 1
+            if name not in OPEN_OPERATIONS:
+                self.authorize(request)
             if request.method != "POST":
                 raise ApiError(405, "MethodNotAllowedException", f"{name} is POST {path}")
             body = Body.parse(await _read(request))
@@ -92,6 +107,16 @@ class XRayApi:
             log.exception("%s %s failed", request.method, path)
             self.errors["InternalFailure"] += 1
             return error_response(ApiError(500, "InternalFailure", "internal error; see the log"))
+
+    def authorize(self, request: Request) -> None:
+        """Raise unless the request carries the API token, when one is set."""
+        if self.api_token is None:
+            return
+        presented = presented_token(request.headers.get("authorization", ""))
+        if presented is None or not hmac.compare_digest(
+            presented.encode(), self.api_token.encode()
+        ):
+            raise ApiError(403, "UnrecognizedClientException", TOKEN_REQUIRED)
 
     # --- sampling -------------------------------------------------------------------
 
@@ -154,32 +179,34 @@ class XRayApi:
             matches = compile_filter(expression) if expression.strip() else None
         except FilterError as exc:
             raise invalid(str(exc)) from None
-        cursor = decode_token(body.string("NextToken"), 2)
+        cursor = decode_token(body.string("NextToken"))
         # Comprehensions, not one loop: with 100,000 traces the per-trace overhead is the cost.
-        analyses = self.store.analyses()
+        # botocore's TimeRangeType: "TraceId (trace start time), Event (trace update time),
+        # or Service (trace segment end time)".
+        traces = self.store.traces()
         if mode == "TraceId":
             first_second = math.floor(start)
-            inside = [a for a in analyses if first_second <= a.epoch < end]
+            inside = [t for t in traces if first_second <= t.epoch < end]
+        elif mode == "Event":
+            inside = [t for t in traces if start <= t.updated < end]
         else:
-            inside = [a for a in analyses if a.start < end and a.end >= start]
+            inside = [t for t in traces if _ended_within(t.analysis().segment_ends, start, end)]
         scanned = len(inside)
         if cursor is not None:
-            after = (float(cursor[0]), str(cursor[1]))
-            inside = [a for a in inside if (a.start, a.trace_id) < after]
-        found = [a for a in inside if matches(a)] if matches else inside
-        page = heapq.nlargest(PAGE_SIZE + 1, found, key=NEWEST_FIRST)
-        summaries = []
-        for analysis in page[:PAGE_SIZE]:
-            trace = self.store.get(analysis.trace_id)
-            if trace is not None:
-                summaries.append(trace_summary(trace))
+            inside = [t for t in inside if _newest_first(t) < cursor]
+        found = [t for t in inside if matches(t)] if matches else inside
+        page = heapq.nlargest(PAGE_SIZE + 1, found, key=_newest_first)
+        summaries = [
+            trace_summary(trace, trace.updated if mode == "Event" else None)
+            for trace in page[:PAGE_SIZE]
+        ]
         result: dict[str, Any] = {
             "TraceSummaries": summaries,
             "ApproximateTime": float(math.floor(time.time())),
             "TracesProcessedCount": scanned,
         }
         if len(page) > PAGE_SIZE:
-            result["NextToken"] = encode_token(list(NEWEST_FIRST(page[PAGE_SIZE - 1])))
+            result["NextToken"] = encode_token(_newest_first(page[PAGE_SIZE - 1]))
         return result
 
     def _traces(self, ids: list[str]) -> dict[str, Trace]:
@@ -193,6 +220,28 @@ class XRayApi:
 
     def status(self) -> dict[str, Any]:
         return {"calls": dict(self.calls), "errors": dict(self.errors)}
+
+
+def _newest_first(trace: Trace) -> tuple[float, str]:
+    return trace.analysis().start, trace.id
+
+
+def _ended_within(ends: tuple[float, ...], start: float, end: float) -> bool:
+    return any(start <= when < end for when in ends)
+
+
+def presented_token(authorization: str) -> str | None:
+    """The token in a Bearer header, or the access key id of a SigV4 signature, which is
+    how boto3 and the AWS CLI carry it (`aws_access_key_id=<token>`)."""
+    scheme, _, rest = authorization.partition(" ")
+    if scheme.lower() == "bearer":
+        return rest.strip() or None
+    if scheme == "AWS4-HMAC-SHA256":
+        for part in rest.split(","):
+            key, _, value = part.strip().partition("=")
+            if key == "Credential":
+                return value.partition("/")[0] or None
+    return None
 
 
 def _time_range(body: Body) -> tuple[float, float]:

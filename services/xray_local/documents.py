@@ -32,6 +32,9 @@ MAX_NAME_CHARS = 200
 # Deeper nesting than this is no real SDK's output, and would cost the walk dearly.
 MAX_DEPTH = 64
 MAX_ENTITIES_PER_DOCUMENT = 10_000
+# Exceptions kept per entity for root causes, and the length of what is kept of each.
+MAX_EXCEPTIONS = 10
+MAX_EXCEPTION_CHARS = 250
 # Namespaces whose subsegments are calls to something else: a downstream node on the map.
 REMOTE_NAMESPACES = ("remote", "aws")
 NUMBER_TYPES = (int, float)  # `type(x) in`: unlike isinstance, leaves booleans out
@@ -79,6 +82,12 @@ class Entity(NamedTuple):
     resource_arn: str | None = None
     # The segment a subsegment belongs to, when the document says (nested ones).
     segment_id: str | None = None
+    # A call to a traced service (`traced`, or `http.request.traced` as the guide's examples
+    # put it): X-Ray waits for the callee's segment before the trace is complete.
+    traced: bool = False
+    account_id: str | None = None  # a segment's aws.account_id: id(account.id: ...)
+    # (type, message) of each exception in `cause`: what root causes report.
+    exceptions: tuple[tuple[str, str], ...] | None = None
 
     @property
     def in_progress(self) -> bool:
@@ -250,13 +259,17 @@ def _entity(
     namespace = get("namespace")
     if is_segment:
         aws = get("aws")
-        ec2 = aws.get("ec2") if type(aws) is dict else None
+        aws = aws if type(aws) is dict else {}
+        ec2 = aws.get("ec2")
         ec2 = ec2 if type(ec2) is dict else {}
         origin, user = _str(get("origin")), _str(get("user"))
         instance_id, zone = _str(ec2.get("instance_id")), _str(ec2.get("availability_zone"))
-        arn = _str(get("resource_arn"))
+        arn, account = _str(get("resource_arn")), _str(aws.get("account_id"))
+        traced = False
     else:
-        origin = user = instance_id = zone = arn = None
+        origin = user = instance_id = zone = arn = account = None
+        traced = get("traced") is True or _request_traced(http)
+    cause = get("cause")
     return (
         entity_id,
         name,
@@ -277,6 +290,9 @@ def _entity(
         zone,
         arn,
         segment_id,
+        traced,
+        account,
+        _exceptions(cause) if type(cause) is dict else None,
     )
 
 
@@ -309,6 +325,24 @@ def _http(value: Any) -> Packed | None:
         _str(request.get("user_agent")),
         _str(request.get("client_ip")),
     )
+
+
+def _request_traced(http: Any) -> bool:
+    request = http.get("request") if type(http) is dict else None
+    return type(request) is dict and request.get("traced") is True
+
+
+def _exceptions(cause: dict[str, Any]) -> tuple[tuple[str, str], ...] | None:
+    """(type, message) of the exceptions a `cause` object lists, cut to a bounded size."""
+    listed = cause.get("exceptions")
+    if type(listed) is not list:
+        return None
+    kept = []
+    for exception in listed[:MAX_EXCEPTIONS]:
+        if type(exception) is dict:
+            kind, message = _str(exception.get("type")), _str(exception.get("message"))
+            kept.append(((kind or "")[:MAX_EXCEPTION_CHARS], (message or "")[:MAX_EXCEPTION_CHARS]))
+    return tuple(kept) or None
 
 
 def _annotations(value: Any) -> tuple[tuple[str, str | float | bool], ...] | None:

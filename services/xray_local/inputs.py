@@ -9,7 +9,12 @@ import math
 from datetime import datetime
 from typing import Any, TypeVar
 
+from starlette.responses import JSONResponse
+
 T = TypeVar("T")
+# A NextToken this server writes is about 80 characters: a start time and a trace id.
+MAX_TOKEN_CHARS = 1024
+MAX_TRACE_ID_CHARS = 35  # botocore's TraceId shape
 
 
 class ApiError(Exception):
@@ -20,6 +25,15 @@ class ApiError(Exception):
         self.status = status
         self.kind = kind
         self.message = message
+
+
+def error_response(error: ApiError) -> JSONResponse:
+    """The API's error shape: boto3 reads the type from x-amzn-ErrorType."""
+    return JSONResponse(
+        {"__type": error.kind, "message": error.message},
+        status_code=error.status,
+        headers={"x-amzn-ErrorType": error.kind},
+    )
 
 
 def invalid(message: str) -> ApiError:
@@ -105,17 +119,26 @@ def sampling_statistics(item: dict[str, Any], index: int) -> dict[str, Any]:
     return {"RuleName": name, "ClientID": client, **counts}
 
 
-def encode_token(position: list[Any]) -> str:
-    return base64.urlsafe_b64encode(json.dumps(position).encode()).decode()
+def encode_token(position: tuple[float, str]) -> str:
+    return base64.urlsafe_b64encode(json.dumps(list(position)).encode()).decode()
 
 
-def decode_token(token: str | None, expected_length: int) -> list[Any] | None:
+def decode_token(token: str | None) -> tuple[float, str] | None:
+    """The (start time, trace id) a page ended at, from a NextToken this server gave out;
+    anything else is the client's mistake (400), never a failure here."""
     if token is None:
         return None
     try:
+        if len(token) > MAX_TOKEN_CHARS:
+            raise ValueError("too long")
         position = json.loads(base64.urlsafe_b64decode(token.encode()))
-    except (ValueError, binascii.Error):
-        position = None
-    if not isinstance(position, list) or len(position) != expected_length:
-        raise invalid("NextToken is not one this server gave out")
-    return position
+        if not (isinstance(position, list) and len(position) == 2):
+            raise ValueError("not a position")
+        when, trace_id = position
+        if type(when) not in (int, float) or not math.isfinite(when):
+            raise ValueError("not a time")
+        if not isinstance(trace_id, str) or len(trace_id) > MAX_TRACE_ID_CHARS:
+            raise ValueError("not a trace id")
+        return float(when), trace_id
+    except (ValueError, binascii.Error, RecursionError, OverflowError):
+        raise invalid("NextToken is not one this server gave out") from None

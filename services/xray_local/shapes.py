@@ -7,12 +7,17 @@ from typing import Any
 
 from .analysis import CLIENT_TYPE, Analysis, AnnotationValue, NodeKey, owners
 from .documents import Document, Entity, unpack_entity
+from .rootcause import ERROR, FAULT, RESPONSE_TIME, root_causes
+from .rootcause import shaped as shaped_cause
 from .trace import Trace
 
 
-def service_id(node: NodeKey) -> dict[str, Any]:
+def service_id(node: NodeKey, account_id: str | None = None) -> dict[str, Any]:
     name, kind = node
-    return {"Name": name, "Names": [name], "Type": kind}
+    shaped: dict[str, Any] = {"Name": name, "Names": [name], "Type": kind}
+    if account_id is not None:
+        shaped["AccountId"] = account_id
+    return shaped
 
 
 def annotation_value(value: AnnotationValue) -> dict[str, Any]:
@@ -23,13 +28,13 @@ def annotation_value(value: AnnotationValue) -> dict[str, Any]:
     return {"StringValue": value}
 
 
-def trace_summary(trace: Trace) -> dict[str, Any]:
+def trace_summary(trace: Trace, matched_event_time: float | None = None) -> dict[str, Any]:
     analysis = trace.analysis()
+    detail = trace.detail()
     summary: dict[str, Any] = {
         "Id": analysis.trace_id,
         "StartTime": analysis.start,
         "Duration": round(analysis.duration, 6),
-        "ResponseTime": round(analysis.response_time, 6),
         "HasFault": analysis.has_fault,
         "HasError": analysis.has_error,
         "HasThrottle": analysis.has_throttle,
@@ -41,13 +46,20 @@ def trace_summary(trace: Trace) -> dict[str, Any]:
         "ResourceARNs": [{"ARN": arn} for arn in analysis.resource_arns],
         "InstanceIds": [{"Id": instance} for instance in analysis.instance_ids],
         "AvailabilityZones": [{"Name": zone} for zone in analysis.availability_zones],
-        "FaultRootCauses": [],
-        "ErrorRootCauses": [],
-        "ResponseTimeRootCauses": [],
+        "FaultRootCauses": [shaped_cause(c, FAULT) for c in root_causes(detail, FAULT)],
+        "ErrorRootCauses": [shaped_cause(c, ERROR) for c in root_causes(detail, ERROR)],
+        "ResponseTimeRootCauses": [
+            shaped_cause(c, RESPONSE_TIME) for c in root_causes(detail, RESPONSE_TIME)
+        ],
         "Revision": len(trace),
     }
+    if analysis.response_time is not None:
+        summary["ResponseTime"] = round(analysis.response_time, 6)
     if analysis.entry_point is not None:
         summary["EntryPoint"] = service_id(analysis.entry_point)
+    if matched_event_time is not None:
+        # botocore: "The matched time stamp of a defined event" (TimeRangeType Event).
+        summary["MatchedEventTime"] = matched_event_time
     return summary
 
 
@@ -112,11 +124,11 @@ def full_trace(trace: Trace) -> dict[str, Any]:
         for document in segments
     ]
     shaped.extend({"Id": d.id, "Document": d.raw.decode()} for d in orphans)
-    for packed, node in analysis.inferred:
-        sub = unpack_entity(packed)
-        shaped.append(
-            {"Id": _inferred_id(sub), "Document": json.dumps(_inferred(trace.id, sub, node))}
-        )
+    calls = [(unpack_entity(packed), node) for packed, node in analysis.inferred]
+    blocks = _http_blocks(documents, {sub.id for sub, _ in calls if sub.http is not None})
+    for sub, node in calls:
+        inferred = _inferred(trace.id, sub, node, blocks.get(sub.id))
+        shaped.append({"Id": _inferred_id(sub), "Document": json.dumps(inferred)})
     return {
         "Id": trace.id,
         "Duration": round(analysis.duration, 6),
@@ -160,7 +172,23 @@ def _inferred_id(sub: Entity) -> str:
     return f"{int(sub.id, 16) ^ 0x5A5A5A5A5A5A5A5A:016x}"
 
 
-def _inferred(trace_id: str, sub: Entity, node: NodeKey) -> dict[str, Any]:
+def _http_blocks(documents: list[Document], ids: set[str]) -> dict[str, Any]:
+    """The `http` block of each of these subsegments, as its document has it."""
+    blocks: dict[str, Any] = {}
+    if not ids:
+        return blocks
+    for document in documents:
+        if not ids.isdisjoint(packed[0] for packed in document.packed):
+            by_id: dict[str, dict[str, Any]] = {}
+            _index(json.loads(document.raw), by_id)
+            for entity_id in ids & by_id.keys():
+                blocks[entity_id] = by_id[entity_id].get("http")
+    return blocks
+
+
+def _inferred(
+    trace_id: str, sub: Entity, node: NodeKey, http: dict[str, Any] | None
+) -> dict[str, Any]:
     document: dict[str, Any] = {
         "id": _inferred_id(sub),
         "name": sub.name,
@@ -171,8 +199,10 @@ def _inferred(trace_id: str, sub: Entity, node: NodeKey) -> dict[str, Any]:
         "trace_id": trace_id,
         "origin": node[1],
     }
-    if sub.http and sub.http.status is not None:
-        document["http"] = {"response": {"status": sub.http.status}}
+    if isinstance(http, dict):
+        # The calling subsegment's http block, as the segment-document guide's example of an
+        # inferred segment shows it (request and response).
+        document["http"] = http
     for flag in ("error", "fault", "throttle"):
         if getattr(sub, flag):
             document[flag] = True

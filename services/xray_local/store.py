@@ -71,6 +71,7 @@ class Store:
         except TraceFull:
             self.stats.documents_rejected += 1
             raise
+        trace.updated = self._clock()
         if known:
             self.stats.documents_replaced += 1
         else:

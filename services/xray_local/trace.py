@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from .analysis import Analysis, analyse
+from .detail import Detail
 from .documents import Document, Packed
 
 # A trace is a request's story; thousands of documents in one is a runaway sender.
@@ -21,13 +22,25 @@ def footprint(packed: Packed) -> int:
 
 
 class Trace:
-    __slots__ = ("_analysis", "_documents", "applied", "created", "dirtied", "epoch", "id", "size")
+    __slots__ = (
+        "_analysis",
+        "_documents",
+        "applied",
+        "created",
+        "dirtied",
+        "epoch",
+        "id",
+        "size",
+        "updated",
+    )
 
     def __init__(self, trace_id: str, created: float) -> None:
         self.id = trace_id
         # The time written in the trace id: what X-Ray's TraceId time range looks at.
         self.epoch = int(trace_id[2:10], 16)
         self.created = created
+        # When a document last arrived: X-Ray's "trace update time" (TimeRangeType Event).
+        self.updated = created
         self.dirtied = created
         self._documents: dict[str, Packed] = {}  # packed: see documents.py
         self.size = TRACE_OVERHEAD_BYTES
@@ -73,3 +86,7 @@ class Trace:
         if self._analysis is None:
             self._analysis = analyse(self.id, self.documents())
         return self._analysis
+
+    def detail(self) -> Detail:
+        """Worked out afresh each time: only complex filters and summaries ask."""
+        return Detail(self.documents())

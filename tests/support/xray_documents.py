@@ -33,7 +33,7 @@ def notification_name(version: str) -> str:
     return f"{version}-Notification-Microservice"
 
 
-def _flags(status: int | None) -> dict[str, bool]:
+def sdk_flags(status: int | None) -> dict[str, bool]:
     """What the SDK's put_http_meta('status', ...) sets."""
     if status is None:
         return {}
@@ -85,7 +85,7 @@ def segment(
         document["in_progress"] = False
         if status is not None:
             document["http"]["response"] = {"status": status, "content_length": 110}
-        document.update(_flags(status))
+        document.update(sdk_flags(status))
     if parent_id:
         document["parent_id"] = parent_id
     if annotations:
@@ -119,7 +119,7 @@ def http_call(
         "type": "subsegment",
         "namespace": "remote",
         "traced": True,
-        **_flags(status),
+        **sdk_flags(status),
     }
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import json
 import time
 from typing import Any
@@ -151,6 +152,21 @@ def test_a_bad_filter_is_a_client_error_saying_where(xray: LocalXRay) -> None:
 
 
 INVALID = "InvalidRequestException"
+
+
+def token(position: str) -> str:
+    """A NextToken as this server writes them (URL-safe base64 of JSON), holding `position`."""
+    return base64.urlsafe_b64encode(position.encode()).decode()
+
+
+CRAFTED_TOKENS = {
+    "token-of-lists": token("[[1], [2]]"),
+    "token-of-words": token('["soon", "x"]'),
+    "token-nested-deep": token("[" * 100_000 + "]" * 100_000),
+    "token-huge-number": token(f'[{"9" * 400}, "1-abc"]'),
+    "token-long": "A" * 100_000,
+    "token-not-ascii": "été",
+}
 SERIALIZATION = "SerializationException"
 STATISTICS = {"RuleName": "Default", "Timestamp": 1, "RequestCount": 1, "SampledCount": 0}
 
@@ -185,6 +201,41 @@ BAD_REQUESTS = [
         400,
         INVALID,
         "NextToken",
+    ),
+    *(
+        bad(
+            name,
+            "/TraceSummaries",
+            {"StartTime": 1, "EndTime": 2, "NextToken": value},
+            400,
+            INVALID,
+            "NextToken is not one this server gave out",
+        )
+        for name, value in CRAFTED_TOKENS.items()
+    ),
+    bad(
+        "filter-nested-5000-deep",
+        "/TraceSummaries",
+        {"StartTime": 1, "EndTime": 2, "FilterExpression": "(" * 5000 + "ok" + ")" * 5000},
+        400,
+        INVALID,
+        "nest deeper than 64 levels",
+    ),
+    bad(
+        "filter-negated-5000-times",
+        "/TraceSummaries",
+        {"StartTime": 1, "EndTime": 2, "FilterExpression": "!" * 5000 + "ok"},
+        400,
+        INVALID,
+        "nest deeper than 64 levels",
+    ),
+    bad(
+        "filter-json-nested-deep",
+        "/TraceSummaries",
+        {"StartTime": 1, "EndTime": 2, "FilterExpression": "rootcause.json = #" + "[" * 50_000},
+        400,
+        INVALID,
+        "JSON list of root causes",
     ),
     bad("ids-not-list", "/Traces", {"TraceIds": "1-abc"}, 400, INVALID, "list of strings"),
     bad("too-many-ids", "/Traces", {"TraceIds": ["x"] * 101}, 400, INVALID, "at most 100"),

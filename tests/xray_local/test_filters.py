@@ -7,10 +7,10 @@ from typing import Any
 import pytest
 
 from tests.support.xray_documents import chain_trace, new_trace_id, segment
-from xray_local.analysis import Analysis
 from xray_local.filters import FilterError, compile_filter
+from xray_local.trace import Trace
 
-from .helpers import analysed
+from .helpers import stored
 
 
 def slow_user_lookup() -> list[dict[str, Any]]:
@@ -39,8 +39,8 @@ TRACES = {
 
 
 @pytest.fixture(scope="module")
-def analyses() -> dict[str, Analysis]:
-    return {name: analysed(documents) for name, documents in TRACES.items()}
+def traces() -> dict[str, Trace]:
+    return {name: stored(documents) for name, documents in TRACES.items()}
 
 
 SELECTIONS = [
@@ -81,6 +81,15 @@ SELECTIONS = [
     ('ok && !(annotation.app_version = "V1")', {"v2"}),
     ('NOT ok || service("V2-Notification-Microservice")', {"v2", "broken", "lookup"}),
     ("fault AND error OR ok", {"v1", "v2"}),  # AND binds tighter than OR
+    ("ok !partial duration < 1", {"v1", "v2"}),  # side by side: AND
+    ("http.url AND responsetime > 2", {"lookup"}),  # a bare keyword: is it set
+    ("!user", {"v1", "v2", "broken"}),
+    ('service("V1-Notification-Microservice") { fault }', {"broken"}),
+    ("service() { error }", {"lookup"}),
+    ('edge("User-Management-Microservice", "V1-Notification-Microservice") { fault }', {"broken"}),
+    ('edge("User-Management-Microservice", id(type: "Database::SQL"))', {"v2"}),
+    ('rootcause.fault.service { last and name = "V1-Notification-Microservice" }', {"broken"}),
+    ("(((((fault)))))", {"broken"}),
 ]
 
 
@@ -88,27 +97,34 @@ SELECTIONS = [
     ("expression", "expected"), SELECTIONS, ids=[s[0] or "empty" for s in SELECTIONS]
 )
 def test_a_filter_selects_exactly_the_matching_traces(
-    analyses: dict[str, Analysis], expression: str, expected: set[str]
+    traces: dict[str, Trace], expression: str, expected: set[str]
 ) -> None:
     matches = compile_filter(expression)
-    assert {name for name, analysis in analyses.items() if matches(analysis)} == expected
+    assert {name for name, trace in traces.items() if matches(trace)} == expected
 
 
 REFUSALS = [
     ("annotation.app_version =", 25, "not the end of the expression"),
     ('http.status = "200"', 15, "must be compared with a number"),
     ("http.url > 3", 10, "takes one of"),
-    ("responsetime", 13, "takes one of"),
+    ("responsetime CONTAINS 2", 14, "takes one of"),
     ("bogus = 1", 1, "unknown keyword 'bogus'"),
     ("fault AND", 10, "expected a keyword"),
     ("(fault", 7, "expected ')'"),
-    ("fault ok", 7, "expected AND, OR or the end"),
-    ('service("a") { fault }', 14, "not supported"),
+    ('fault "ok"', 7, "expected AND, OR or the end"),
+    ('service("a") { annotation.x }', 16, "cannot be used inside service(...)"),
+    ("root", 1, "'root' applies only inside service(...) { ... }"),
+    ('edge("a") { fault }', 9, "expected ','"),
+    ('group.name = "slow"', 1, "groups are not supported here"),
+    ("rootcause.responsetime.exception", 1, "no exceptions"),
+    ("rootcause.fault", 1, "expected rootcause.fault|error|responsetime"),
+    ("(" * 65 + "fault" + ")" * 65, 65, "nest deeper than 64"),
+    ("!" * 65 + "fault", 65, "nest deeper than 64"),
     ("service(a)", 9, "quoted service name"),
     ("fault = maybe", 9, "expected true or false"),
     ("annotation.x CONTAINS 3", 14, "does not apply"),
     ("annotation.", 1, "annotation key"),
-    ("fault # ok", 7, "unexpected character '#'"),
+    ("fault ; ok", 7, "unexpected character ';'"),
     ('http.url = "unterminated', 12, "unexpected character"),
 ]
 
