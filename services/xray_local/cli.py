@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import argparse
 import logging
+import os
 import sys
 from collections.abc import Sequence
 from pathlib import Path
 
 from . import __version__
 from .config import (
+    API_TOKEN_VARIABLE,
     DEFAULT_ADDRESS,
     DEFAULT_OTLP_ADDRESS,
     DEFAULT_OTLP_MAX_BODY_BYTES,
@@ -20,6 +22,7 @@ from .config import (
     FileConfig,
     OtlpSettings,
     Settings,
+    api_token,
     load_config_file,
 )
 from .store import Retention
@@ -114,6 +117,13 @@ def daemon_parser() -> argparse.ArgumentParser:
         action="store_true",
         help="make every span attribute an annotation (awsxrayexporter's index_all_attributes)",
     )
+    add(
+        "--api-token-file",
+        metavar="PATH",
+        type=Path,
+        help=f"require the token in this file for the API's trace operations (or set "
+        f"{API_TOKEN_VARIABLE}); default: no token",
+    )
     add("-l", "--log-level", choices=list(LOG_LEVELS), help="dev, debug, info, warn, error, prod")
     add("-f", "--log-file", metavar="PATH", type=Path, help="log to this file as well")
     add("-v", "--version", action="version", version=f"xray_local {__version__}")
@@ -173,8 +183,22 @@ def settings_from(args: argparse.Namespace) -> tuple[Settings, list[str]]:
         max_document_bytes=args.max_document_bytes,
         log_level=LOG_LEVELS[level],
         log_file=log_file,
+        api_token=_api_token(args.api_token_file),
     )
     return settings, ignored
+
+
+def _api_token(path: Path | None) -> str | None:
+    """From --api-token-file (kept out of `ps`, unlike a flag), else the environment."""
+    if path is not None:
+        try:
+            return api_token(path.read_text(), f"--api-token-file {path}")
+        except OSError as exc:
+            raise ConfigError(
+                f"cannot read --api-token-file {path}: {exc.strerror or exc}"
+            ) from None
+    value = os.environ.get(API_TOKEN_VARIABLE)
+    return api_token(value, API_TOKEN_VARIABLE) if value else None
 
 
 def configure_logging(settings: Settings) -> None:

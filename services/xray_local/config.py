@@ -7,6 +7,7 @@ or 2, no unknown keys); keys that only matter for sending to AWS are accepted an
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -32,6 +33,8 @@ LOG_LEVELS = {
     "prod": "INFO",
 }
 CONFIG_VERSIONS = (1, 2)
+API_TOKEN_VARIABLE = "XRAY_LOCAL_API_TOKEN"
+API_TOKEN = re.compile(r"[A-Za-z0-9_-]{16,128}")
 # config.yaml keys that configure talking to AWS: meaningless here, accepted for drop-in use.
 AWS_ONLY_KEYS = {
     "TotalBufferSizeMB",
@@ -111,6 +114,8 @@ class Settings:
     max_document_bytes: int = 64 * 1024
     log_level: str = "INFO"
     log_file: Path | None = None
+    # When set, the API's trace operations (and /stats) require it: see docs/xray-local.md.
+    api_token: str | None = None
 
 
 @dataclass(frozen=True)
@@ -123,6 +128,18 @@ class FileConfig:
     log_level: str | None = None
     log_file: str | None = None
     ignored: tuple[str, ...] = ()
+
+
+def api_token(text: str, source: str) -> str:
+    """A usable API token from `text`: as an access key id it must survive SigV4's
+    Credential field (no '/', ',' or spaces), and a short one is guessable."""
+    token = text.strip()
+    if not API_TOKEN.fullmatch(token):
+        raise ConfigError(
+            f"{source}: the API token must be 16 to 128 letters, digits, '-' or '_' "
+            "(for example: python -c 'import secrets; print(secrets.token_urlsafe(32))')"
+        )
+    return token
 
 
 def load_config_file(path: Path) -> FileConfig:

@@ -98,8 +98,8 @@ class Daemon:
         self.upstream = (
             Upstream(settings.upstream.host, settings.upstream.port) if settings.upstream else None
         )
-        self.api = XRayApi(self.store, sampling, self.ingestor)
-        self.web = Web(files, self.status)
+        self.api = XRayApi(self.store, sampling, self.ingestor, settings.api_token)
+        self.web = Web(files, self.status, self.api.authorize)
         self.otlp = OtlpIntake(self.ingestor, settings.otlp)
         self.intake: UdpIntake | None = None
 
@@ -152,6 +152,12 @@ class Daemon:
         if otlp is not None:
             log.info("OTLP/HTTP spans on %s (POST /v1/traces)", self.settings.otlp.address)
         log.info("service map: %s", self.settings.tcp.local_url)
+        if self.settings.api_token is not None:
+            # Never the token itself: the log is no place for a credential.
+            log.info(
+                "the API requires its token; open the page as %s#token=<token>",
+                self.settings.tcp.local_url,
+            )
         # uvicorn re-raises the signal that stopped it once it is done; with these handlers
         # that ends in a normal return, so the sockets are closed and the exit code is 0.
         for stop_signal in (signal.SIGINT, signal.SIGTERM):

@@ -12,7 +12,7 @@ from typing import Any
 
 import httpx
 
-from .config import DEFAULT_ADDRESS, Address, ConfigError
+from .config import API_TOKEN_VARIABLE, DEFAULT_ADDRESS, Address, ConfigError
 
 DEFAULT_MINUTES = 15.0
 TIMEOUT_SECONDS = 10.0
@@ -50,9 +50,11 @@ def main(argv: Sequence[str]) -> int:
     end = time.time()
     url = address.local_url.rstrip("/")
     try:
+        token = os.environ.get(API_TOKEN_VARIABLE)
         response = httpx.post(
             f"{url}/ServiceGraph",
             json={"StartTime": end - args.minutes * 60, "EndTime": end},
+            headers={"Authorization": f"Bearer {token.strip()}"} if token else None,
             timeout=TIMEOUT_SECONDS,
         )
         response.raise_for_status()

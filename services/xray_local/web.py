@@ -14,6 +14,8 @@ from typing import Any
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
+from .inputs import ApiError, error_response
+
 STATIC_FILES = {
     "index.html": "text/html; charset=utf-8",
     "app.js": "text/javascript; charset=utf-8",
@@ -41,9 +43,15 @@ def load_page_files() -> dict[str, bytes]:
 
 
 class Web:
-    def __init__(self, files: dict[str, bytes], status: Callable[[], dict[str, Any]]) -> None:
+    def __init__(
+        self,
+        files: dict[str, bytes],
+        status: Callable[[], dict[str, Any]],
+        authorize: Callable[[Request], None] = lambda request: None,
+    ) -> None:
         self._files = files
         self._status = status
+        self._authorize = authorize
 
     async def index(self, request: Request) -> Response:
         return self._file("index.html")
@@ -66,4 +74,8 @@ class Web:
         return JSONResponse({"status": "ok"})
 
     async def stats(self, request: Request) -> Response:
+        try:
+            self._authorize(request)  # the counters name the upstream daemon, among others
+        except ApiError as error:
+            return error_response(error)
         return JSONResponse(self._status())

@@ -72,13 +72,14 @@ class LocalXRay:
             timeout=10,
         )
 
-    def client(self) -> Any:
-        """boto3's X-Ray client pointed here, exactly as a user would make it."""
+    def client(self, access_key: str = "x") -> Any:
+        """boto3's X-Ray client pointed here, exactly as a user would make it (the daemon's
+        API token, when it has one, is the access key)."""
         return boto3.client(
             "xray",
             endpoint_url=self.base_url,
             region_name="us-east-1",
-            aws_access_key_id="x",
+            aws_access_key_id=access_key,
             aws_secret_access_key="x",
         )
 
