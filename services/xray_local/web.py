@@ -1,8 +1,8 @@
 """The web page (service map, trace list, trace timeline), health and counters.
 
-The page is three static files shipped in the package and read once at start: nothing is
-fetched from a CDN, so it works offline. It talks to the X-Ray API on the same address,
-exactly as boto3 does.
+The page is static files shipped in the package and read once at start (dagre, the layout
+library, included): nothing is fetched from a CDN, so it works offline. It talks to the
+X-Ray API on the same address, exactly as boto3 does.
 """
 
 from __future__ import annotations
@@ -19,6 +19,10 @@ from .inputs import ApiError, error_response
 STATIC_FILES = {
     "index.html": "text/html; charset=utf-8",
     "app.js": "text/javascript; charset=utf-8",
+    "map.js": "text/javascript; charset=utf-8",
+    # The layered layout of the map, vendored from npm with its license.
+    "dagre.min.js": "text/javascript; charset=utf-8",
+    "dagre.LICENSE.txt": "text/plain; charset=utf-8",
     "style.css": "text/css; charset=utf-8",
 }
 

@@ -1,4 +1,5 @@
-"""Headless Chromium: a page's DOM after its scripts ran, or a screenshot of it for people.
+"""Headless Chromium: a page's DOM after its scripts ran, a screenshot of it for people, or
+a value worked out in the page (its rendered geometry) over the DevTools protocol.
 
     python -m tests.support.chromium screenshot http://127.0.0.1:2000/ map.png
 
@@ -10,10 +11,19 @@ sleep is needed and the wait cannot be too short.
 from __future__ import annotations
 
 import argparse
+import json
+import os
 import shutil
+import signal
 import subprocess
 import tempfile
+import time
 from pathlib import Path
+from typing import Any
+
+from websockets.sync.client import ClientConnection, connect
+
+from .polling import poll_until
 
 NAMES = ("chromium", "chromium-browser", "google-chrome")
 HOW_TO_INSTALL = "install it with: apt-get update && apt-get install -y chromium"
@@ -83,6 +93,119 @@ def screenshot(
     if not path.exists() or path.stat().st_size == 0:
         raise RuntimeError(f"chromium wrote no screenshot of {url} to {path}")
     return path
+
+
+def evaluate(
+    url: str, expression: str, *, width: int = 1400, height: int = 1000, timeout: float = 60
+) -> Any:
+    """The JSON value of `expression` (a promise is awaited) in `url` once loaded, in a
+    window of this size: how a test reads what the browser really rendered."""
+    with tempfile.TemporaryDirectory(prefix="chromium-profile-") as profile:
+        command = [
+            chromium_path(),
+            *FLAGS,
+            f"--user-data-dir={profile}",
+            "--remote-debugging-port=0",  # the port it picked is written to the profile
+            f"--window-size={width},{height}",
+            "about:blank",
+        ]
+        # Its own process group: its renderer and helper processes end with it.
+        browser = subprocess.Popen(
+            command,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+            start_new_session=True,
+        )
+        try:
+            port_file = Path(profile) / "DevToolsActivePort"
+            lines = poll_until(
+                lambda: _port_and_path(port_file), "chromium's DevTools port", timeout=30
+            )
+            address = f"ws://127.0.0.1:{lines[0]}{lines[1]}"
+            with connect(address, max_size=None, open_timeout=10) as socket:
+                return DevTools(socket, time.monotonic() + timeout).evaluate(url, expression)
+        finally:
+            _stop(browser)
+
+
+def _stop(browser: subprocess.Popen[bytes]) -> None:
+    """End the browser and every process it started (they share its process group), before
+    its profile folder is removed."""
+    for stop_signal, wait in ((signal.SIGTERM, 10.0), (signal.SIGKILL, 10.0)):
+        try:
+            os.killpg(browser.pid, stop_signal)
+        except ProcessLookupError:
+            return
+        try:
+            browser.wait(timeout=wait)
+        except subprocess.TimeoutExpired:
+            continue
+        deadline = time.monotonic() + wait
+        while time.monotonic() < deadline:  # its helpers may outlive it by a moment
+            try:
+                os.killpg(browser.pid, 0)
+            except ProcessLookupError:
+                return
+            time.sleep(0.05)
+
+
+def _port_and_path(port_file: Path) -> list[str] | None:
+    """The two lines Chromium writes once it listens, when both are there."""
+    lines = port_file.read_text().split() if port_file.exists() else []
+    return lines if len(lines) >= 2 else None
+
+
+class DevTools:
+    """Just enough of the DevTools protocol: open a page, evaluate in it."""
+
+    def __init__(self, socket: ClientConnection, deadline: float) -> None:
+        self.socket = socket
+        self.deadline = deadline
+        self.last_id = 0
+        self.events: list[str] = []  # the methods of the events received, in order
+
+    def call(self, method: str, params: dict[str, Any], session: str | None = None) -> Any:
+        self.last_id += 1
+        message: dict[str, Any] = {"id": self.last_id, "method": method, "params": params}
+        if session is not None:
+            message["sessionId"] = session
+        self.socket.send(json.dumps(message))
+        while True:
+            reply = self._receive(method)
+            if reply.get("id") == self.last_id:
+                if "error" in reply:
+                    raise RuntimeError(f"chromium refused {method}: {reply['error']}")
+                return reply["result"]
+
+    def wait_for(self, event: str) -> None:
+        while event not in self.events:
+            self._receive(event)
+
+    def _receive(self, waiting_for: str) -> Any:
+        left = self.deadline - time.monotonic()
+        if left <= 0:
+            raise TimeoutError(f"chromium: no {waiting_for} in time")
+        message = json.loads(self.socket.recv(timeout=left))
+        if "method" in message:
+            self.events.append(message["method"])
+        return message
+
+    def evaluate(self, url: str, expression: str) -> Any:
+        target = self.call("Target.createTarget", {"url": "about:blank"})["targetId"]
+        session = self.call("Target.attachToTarget", {"targetId": target, "flatten": True})[
+            "sessionId"
+        ]
+        self.call("Page.enable", {}, session)
+        self.call("Page.navigate", {"url": url}, session)
+        self.wait_for("Page.loadEventFired")
+        answer = self.call(
+            "Runtime.evaluate",
+            {"expression": expression, "awaitPromise": True, "returnByValue": True},
+            session,
+        )
+        if "exceptionDetails" in answer:
+            raise RuntimeError(f"the page's script failed: {answer['exceptionDetails']}")
+        return answer["result"].get("value")
 
 
 def main() -> None:

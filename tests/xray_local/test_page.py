@@ -43,7 +43,7 @@ def test_the_page_draws_the_map_with_the_expected_nodes(
         for g in front_page.find_all("g", class_="node")
     }
     assert set(drawn) == {
-        (USERMGMT, "client"),
+        ("Client", "client"),
         (USERMGMT, "service"),
         (V1, "service"),
         (V2, "service"),
@@ -62,7 +62,7 @@ def test_the_page_draws_the_map_with_the_expected_nodes(
 @pytest.mark.parametrize(
     ("source", "target"),
     [
-        ((USERMGMT, "client"), (USERMGMT, "service")),
+        (("Client", "client"), (USERMGMT, "service")),
         ((USERMGMT, "service"), (V1, "service")),
         ((USERMGMT, "service"), (V2, "service")),
         ((USERMGMT, "service"), ("{database}", "Database::SQL")),

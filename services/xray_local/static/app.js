@@ -3,21 +3,24 @@
 "use strict";
 
 const REFRESH_MS = 5000;
-const SVG = "http://www.w3.org/2000/svg";
-const COLUMN_WIDTH = 300;
-const ROW_HEIGHT = 150;
-const RADIUS = 30;
-const MARGIN = 70;
+const TOKEN_KEY = "xray-local-api-token";
 
 const $ = (id) => document.getElementById(id);
 const state = { filter: "", trace: null, timer: null };
 
 // --- helpers ---------------------------------------------------------------------------
 
+// With an API token (docs/xray-local.md), the page is opened once as /#token=...; the token
+// is kept for this tab only and sent as a Bearer header.
+function authorization() {
+  const token = sessionStorage.getItem(TOKEN_KEY);
+  return token ? { Authorization: `Bearer ${token}` } : {};
+}
+
 async function api(path, body) {
   const response = await fetch(path, {
     method: "POST",
-    headers: { "Content-Type": "application/json" },
+    headers: { "Content-Type": "application/json", ...authorization() },
     body: JSON.stringify(body),
   });
   const data = await response.json().catch(() => ({}));
@@ -28,9 +31,7 @@ async function api(path, body) {
 }
 
 function el(tag, attributes = {}, ...children) {
-  const node = tag.startsWith("svg:")
-    ? document.createElementNS(SVG, tag.slice(4))
-    : document.createElement(tag);
+  const node = document.createElement(tag);
   for (const [key, value] of Object.entries(attributes)) {
     if (value !== undefined && value !== null) node.setAttribute(key, value);
   }
@@ -64,6 +65,7 @@ function figures(statistics) {
     total,
     perMinute: total / Number($("window").value),
     average: statistics.TotalResponseTime / total,
+    averageText: ms(statistics.TotalResponseTime / total),
     errors,
     faults,
     throttles: statistics.ErrorStatistics.ThrottleCount,
@@ -84,163 +86,16 @@ function outcomeOf(entity) {
 async function refreshMap() {
   try {
     const graph = await api("/ServiceGraph", windowRange());
-    drawMap(graph.Services);
+    $("map-empty").hidden = graph.Services.length > 0;
+    drawServiceMap($("map"), graph.Services, figures, (service) => {
+      setFilter(`service("${service.Name.replace(/(["\\])/g, "\\$1")}")`);
+    });
     $("map-error").hidden = true;
   } catch (error) {
     $("map-error").textContent = `Cannot load the service map: ${error.message}`;
     $("map-error").hidden = false;
   }
   document.body.dataset.mapState = "ready";
-}
-
-function layout(services) {
-  // Columns by call depth: clients first, then whatever each node calls, left to right.
-  const byId = new Map(services.map((s) => [s.ReferenceId, s]));
-  const depth = new Map(services.filter((s) => s.Type === "client").map((s) => [s.ReferenceId, 0]));
-  for (let pass = 0; pass < services.length; pass++) {
-    let changed = false;
-    for (const service of services) {
-      if (!depth.has(service.ReferenceId)) continue;
-      for (const edge of service.Edges || []) {
-        const next = depth.get(service.ReferenceId) + 1;
-        if (!depth.has(edge.ReferenceId) || depth.get(edge.ReferenceId) < next) {
-          if (next < services.length) { depth.set(edge.ReferenceId, next); changed = true; }
-        }
-      }
-    }
-    if (!changed) break;
-  }
-  for (const service of services) if (!depth.has(service.ReferenceId)) depth.set(service.ReferenceId, 1);
-  const columns = [];
-  for (const service of services) {
-    const column = depth.get(service.ReferenceId);
-    (columns[column] = columns[column] || []).push(service);
-  }
-  const position = new Map();
-  const rows = Math.max(1, ...columns.map((c) => (c ? c.length : 0)));
-  columns.forEach((column, index) => {
-    if (!column) return;
-    // Order by where callers sit, so that edges cross less.
-    const callerRow = (s) => {
-      const callers = services.filter((c) => (c.Edges || []).some((e) => e.ReferenceId === s.ReferenceId));
-      const ys = callers.map((c) => position.get(c.ReferenceId)).filter(Boolean).map((p) => p.y);
-      return ys.length ? ys.reduce((a, b) => a + b, 0) / ys.length : 0;
-    };
-    column.sort((a, b) => callerRow(a) - callerRow(b) || a.Name.localeCompare(b.Name));
-    const offset = ((rows - column.length) * ROW_HEIGHT) / 2;
-    column.forEach((service, row) => {
-      position.set(service.ReferenceId, {
-        x: MARGIN + 60 + index * COLUMN_WIDTH,
-        y: MARGIN + offset + row * ROW_HEIGHT,
-      });
-    });
-  });
-  const width = MARGIN * 2 + 120 + (columns.length - 1) * COLUMN_WIDTH;
-  const height = MARGIN * 2 + (rows - 1) * ROW_HEIGHT + 40;
-  return { byId, position, width: Math.max(width, 600), height };
-}
-
-function drawMap(services) {
-  const container = $("map");
-  container.replaceChildren();
-  $("map-empty").hidden = services.length > 0;
-  if (!services.length) return;
-  const { byId, position, width, height } = layout(services);
-  const svg = el("svg:svg", {
-    viewBox: `0 0 ${width} ${height}`, width, height, "data-nodes": services.length,
-  });
-  svg.append(
-    el("svg:defs", {},
-      el("svg:marker", { id: "arrow", viewBox: "0 0 10 10", refX: "10", refY: "5",
-        markerWidth: "7", markerHeight: "7", orient: "auto-start-reverse" },
-        el("svg:path", { d: "M 0 0 L 10 5 L 0 10 z", fill: "#8a98a6" })))
-  );
-  for (const service of services) {
-    for (const edge of service.Edges || []) {
-      const target = byId.get(edge.ReferenceId);
-      if (target) svg.append(drawEdge(service, target, edge, position));
-    }
-  }
-  for (const service of services) svg.append(drawNode(service, position.get(service.ReferenceId)));
-  container.append(svg);
-}
-
-function drawEdge(source, target, edge, position) {
-  const from = position.get(source.ReferenceId);
-  const to = position.get(target.ReferenceId);
-  const f = figures(edge.SummaryStatistics);
-  const x1 = from.x + RADIUS, y1 = from.y, x2 = to.x - RADIUS - 2, y2 = to.y;
-  const bend = Math.max(40, (x2 - x1) / 2);
-  const failing = f && f.faults + f.errors > 0;
-  const group = el("svg:g", {
-    class: failing ? "edge failing" : "edge",
-    "data-source": source.Name, "data-source-type": source.Type,
-    "data-target": target.Name, "data-target-type": target.Type,
-    "data-count": f ? f.total : 0,
-  });
-  group.append(el("svg:path", {
-    d: `M ${x1} ${y1} C ${x1 + bend} ${y1}, ${x2 - bend} ${y2}, ${x2} ${y2}`,
-    "marker-end": "url(#arrow)",
-  }));
-  if (f) {
-    // Both label lines sit above the arrow, so that it never crosses the text.
-    const mx = (x1 + x2) / 2, my = (y1 + y2) / 2 - (failing ? 19 : 6);
-    group.append(el("svg:text", { x: mx, y: my }, `${f.total} req · ${ms(f.average)}`));
-    if (failing) {
-      const bad = [f.errors && `${f.errors} err`, f.faults && `${f.faults} fault`].filter(Boolean).join(" · ");
-      group.append(el("svg:text", { x: mx, y: my + 13, class: "bad" }, bad));
-    }
-  }
-  return group;
-}
-
-function drawNode(service, at) {
-  const client = service.Type === "client";
-  const f = figures(service.SummaryStatistics);
-  const group = el("svg:g", {
-    class: client ? "node client" : "node",
-    transform: `translate(${at.x} ${at.y})`,
-    "data-name": service.Name, "data-type": service.Type,
-    "data-requests": f ? f.total : 0,
-    tabindex: "0",
-  });
-  group.append(el("svg:title", {}, client ? `Clients calling ${service.Name}` : `${service.Name} (${service.Type})`));
-  group.append(el("svg:circle", { class: "disc", r: RADIUS }));
-  if (f) group.append(...ring(f));
-  group.append(el("svg:text", { class: "centre", y: 4 }, client ? "Client" : ms(f && f.average)));
-  if (client) return group;
-  group.append(el("svg:text", { class: "name", y: RADIUS + 18 }, service.Name));
-  group.append(el("svg:text", { class: "type", y: RADIUS + 32 }, service.Type));
-  if (f) {
-    group.append(el("svg:text", { class: "figures", y: RADIUS + 47 },
-      `${f.perMinute.toFixed(1)} req/min · ${f.errorShare} err · ${f.faultShare} fault`));
-  }
-  group.addEventListener("click", () => {
-    setFilter(`service("${service.Name.replace(/(["\\])/g, "\\$1")}")`);
-  });
-  return group;
-}
-
-function ring(f) {
-  // A donut of outcome shares around the node, as the X-Ray console draws it.
-  const circumference = 2 * Math.PI * (RADIUS + 4);
-  const parts = [
-    ["ok", f.total - f.errors - f.faults], ["error", f.errors - f.throttles],
-    ["throttle", f.throttles], ["fault", f.faults],
-  ];
-  let offset = 0;
-  const arcs = [];
-  for (const [kind, count] of parts) {
-    if (count <= 0) continue;
-    const length = (count / f.total) * circumference;
-    arcs.push(el("svg:circle", {
-      r: RADIUS + 4, fill: "none", "stroke-width": 6, stroke: `var(--${kind})`,
-      "stroke-dasharray": `${length} ${circumference - length}`,
-      "stroke-dashoffset": -offset, transform: "rotate(-90)",
-    }));
-    offset += length;
-  }
-  return arcs;
 }
 
 // --- trace list ------------------------------------------------------------------------
@@ -403,7 +258,9 @@ function showEntity(entity) {
 
 async function refreshStats() {
   try {
-    const stats = await (await fetch("/stats")).json();
+    const response = await fetch("/stats", { headers: authorization() });
+    const stats = await response.json();
+    if (!response.ok) throw new Error(stats.message || `/stats answered ${response.status}`);
     const rejected = Object.entries(stats.intake.rejected);
     const rejectedCount = rejected.reduce((sum, [, n]) => sum + n, 0);
     const apiErrors = Object.values(stats.api.errors).reduce((sum, n) => sum + n, 0);
@@ -426,6 +283,11 @@ async function refreshAll() {
 
 function route() {
   const params = new URLSearchParams(location.hash.slice(1));
+  if (params.has("token")) {
+    sessionStorage.setItem(TOKEN_KEY, params.get("token"));
+    params.delete("token"); // out of the address bar, the history and any screenshot
+    history.replaceState(null, "", `${location.pathname}${params.toString() ? `#${params}` : ""}`);
+  }
   if (params.has("filter")) {
     $("filter").value = params.get("filter");
     state.filter = params.get("filter");
