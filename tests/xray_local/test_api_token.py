@@ -12,8 +12,10 @@ import httpx
 import pytest
 from botocore.exceptions import ClientError
 
+from tests.support.chromium import ChromiumUnavailable, dump_dom
+from tests.support.dom import parse_html
 from tests.support.processes import ProcessGroup
-from tests.support.xray_documents import chain_trace
+from tests.support.xray_documents import USERMGMT, chain_trace
 from tests.support.xray_local import LocalXRay, start_xray_local
 
 from .inprocess import InProcessApi
@@ -111,3 +113,20 @@ def test_an_unusable_token_stops_the_daemon_saying_why(token: str, phrase: str) 
     )
     assert result.returncode == 2
     assert phrase in result.stderr and token not in result.stderr
+
+
+def test_the_page_takes_the_token_from_its_address(processes: ProcessGroup, tmp_path: Path) -> None:
+    xray = started_with_token(processes, tmp_path)
+    xray.client(access_key=TOKEN).put_trace_segments(
+        TraceSegmentDocuments=[json.dumps(document) for document in chain_trace()]
+    )
+    try:
+        without = parse_html(dump_dom(f"{xray.base_url}/"))
+        with_token = parse_html(dump_dom(f"{xray.base_url}/#token={TOKEN}"))
+    except ChromiumUnavailable as exc:
+        pytest.fail(str(exc))
+    [refused] = without.find_all("p", id="map-error")
+    assert "hidden" not in refused.attributes and "requires its API token" in refused.text
+    [error] = with_token.find_all("p", id="map-error")
+    assert "hidden" in error.attributes
+    assert with_token.find_all("g", class_="node", data_name=USERMGMT)
