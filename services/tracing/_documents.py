@@ -15,6 +15,8 @@ from typing import Any
 
 import orjson
 
+from ._conform import conform
+
 log = logging.getLogger(__name__)
 
 PROTOCOL_HEADER = b'{"format":"json","version":1}\n'
@@ -52,8 +54,9 @@ def serialize(document: Document) -> bytes:
 
 
 def to_datagrams(document: Document, limit: int = MAX_DOCUMENT_BYTES) -> list[bytes]:
-    """Datagram payloads (protocol header included) that together carry `document`."""
-    return [PROTOCOL_HEADER + body for body in _fit(document, limit)]
+    """Datagram payloads (protocol header included) that together carry `document`, made
+    to fit the segment document schema first."""
+    return [PROTOCOL_HEADER + body for body in _fit(conform(document), limit)]
 
 
 def _fit(document: Document, limit: int) -> list[bytes]:

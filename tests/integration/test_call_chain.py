@@ -80,6 +80,7 @@ def test_one_request_yields_exactly_the_chain(
     assert call["http"]["request"] == {
         "method": "GET",
         "url": f"http://localhost:{chain.notification.port}/notification/xray",
+        "traced": True,
     }
     assert call["http"]["response"]["status"] == 200
     assert usermgmt["start_time"] <= call["start_time"] <= call["end_time"] <= usermgmt["end_time"]

@@ -43,6 +43,7 @@ def test_a_call_is_a_remote_subsegment_and_the_callee_gets_its_id(
     assert sub["http"]["request"] == {
         "method": "GET",
         "url": f"http://127.0.0.1:{upstream.port}/items",
+        "traced": True,  # where the guide's examples put it, too
     }
     assert sub["http"]["response"]["status"] == 200
     sent = parse_trace_header(upstream.headers_for("/items?secret=1")["x-amzn-trace-id"])
