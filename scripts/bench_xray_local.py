@@ -314,6 +314,16 @@ def queries() -> None:
                     {**window, "FilterExpression": "fault"},
                 ),
                 (
+                    "... service() { fault }",
+                    "/TraceSummaries",
+                    {**window, "FilterExpression": "service() { fault }"},
+                ),
+                (
+                    "... rootcause.fault.service { last } (root causes)",
+                    "/TraceSummaries",
+                    {**window, "FilterExpression": "rootcause.fault.service { last }"},
+                ),
+                (
                     "... TimeRangeType Event",
                     "/TraceSummaries",
                     {**window, "TimeRangeType": "Event"},

@@ -14,6 +14,7 @@ import math
 import time
 from collections import Counter
 from collections.abc import Callable
+from operator import attrgetter
 from typing import Any
 
 from starlette.requests import Request
@@ -46,6 +47,9 @@ MAX_STATISTICS_DOCUMENTS = 25
 MAX_REQUEST_BYTES = 8 * 1024 * 1024
 TIME_RANGE_TYPES = ("TraceId", "Event", "Service")
 DEFAULT_GROUP = "Default"
+# Newest first, with heapq.nlargest; a trace's start is its analysis', up to date once the
+# store has flushed (Store.traces does).
+NEWEST_FIRST = attrgetter("start", "id")
 # What the SDKs' centralized sampler calls, unsigned (it sends no credentials): these stay
 # open when the API takes a token; they read and change nothing but sampling counters.
 OPEN_OPERATIONS = ("GetSamplingRules", "GetSamplingTargets")
@@ -193,9 +197,9 @@ class XRayApi:
             inside = [t for t in traces if _ended_within(t.analysis().segment_ends, start, end)]
         scanned = len(inside)
         if cursor is not None:
-            inside = [t for t in inside if _newest_first(t) < cursor]
+            inside = [t for t in inside if NEWEST_FIRST(t) < cursor]
         found = [t for t in inside if matches(t)] if matches else inside
-        page = heapq.nlargest(PAGE_SIZE + 1, found, key=_newest_first)
+        page = heapq.nlargest(PAGE_SIZE + 1, found, key=NEWEST_FIRST)
         summaries = [
             trace_summary(trace, trace.updated if mode == "Event" else None)
             for trace in page[:PAGE_SIZE]
@@ -206,7 +210,7 @@ class XRayApi:
             "TracesProcessedCount": scanned,
         }
         if len(page) > PAGE_SIZE:
-            result["NextToken"] = encode_token(_newest_first(page[PAGE_SIZE - 1]))
+            result["NextToken"] = encode_token(NEWEST_FIRST(page[PAGE_SIZE - 1]))
         return result
 
     def _traces(self, ids: list[str]) -> dict[str, Trace]:
@@ -220,10 +224,6 @@ class XRayApi:
 
     def status(self) -> dict[str, Any]:
         return {"calls": dict(self.calls), "errors": dict(self.errors)}
-
-
-def _newest_first(trace: Trace) -> tuple[float, str]:
-    return trace.analysis().start, trace.id
 
 
 def _ended_within(ends: tuple[float, ...], start: float, end: float) -> bool:

@@ -58,7 +58,11 @@ class Detail:
         self.root: Entity | None = min(roots, key=_start) if roots else None
         self.segments: list[ServiceSegment] = []
         self.calls: list[Call] = []
+        # Those the map counts (analysis.py): complete segments, each call as its caller saw
+        # it (as the callee did while the caller's subsegment is still open).
         for segment in segments:
+            if segment.end is None:
+                continue
             node = node_of_segment(segment)
             self.segments.append(ServiceSegment(node, segment, segment.parent_id is None, False))
             if segment.parent_id is None:
@@ -66,7 +70,8 @@ class Detail:
                 continue
             call, caller = self.by_id.get(segment.parent_id), self.owner.get(segment.parent_id)
             if call is not None and caller is not None:
-                self.calls.append(Call(node_of_segment(caller), node, call, False))
+                seen = call if call.end is not None else segment
+                self.calls.append(Call(node_of_segment(caller), node, seen, False))
         for entity in self.entities:
             if self.is_untraced_call(entity):
                 holder = self.owner[entity.id]

@@ -8,16 +8,19 @@ application and not returned to the user, a search for `error` will not find it"
 `service(...) { ... }` they describe each segment the service made ("a filter expression
 that applies to segments created by the service"), inside `edge(...) { ... }` each call on
 the connection ("applies to segments on this connection"), and inside `rootcause.*.service`,
-`.entity` and `.exception` braces each element of the root cause's enumerated list.
+`.entity` and `.exception` braces each element of the root cause's enumerated list. In
+braces, segments and calls are those the map counts (complete ones, and inferred segments),
+classified as the map classifies them.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+from operator import itemgetter
 from typing import Any, NamedTuple
 
-from .analysis import flags
+from .analysis import ERROR, FAULT, OK, THROTTLE, outcome
 from .detail import Call, ServiceSegment, Traced
 from .documents import Entity
 from .rootcause import CauseEntity, CauseService
@@ -54,30 +57,29 @@ def _status(entity: Entity) -> float | None:
     return entity.http.status if entity.http else None
 
 
-def _took(entity: Entity) -> float | None:
-    return None if entity.end is None else entity.duration
-
-
 def _one(value: str | None) -> list[str]:
     return [value] if value else []
 
 
-def _entity_booleans(entity_of: Getter) -> dict[str, Callable[[Any], bool]]:
-    """ok, error, throttle, fault of one segment or call: its flags or its status."""
+def _outcomes(outcome_of: Callable[[Any], int]) -> dict[str, Callable[[Any], bool]]:
+    """ok, error, throttle, fault of one segment or call, classified as the map counts it
+    (a 429 is an error and a throttle)."""
     return {
-        "ok": lambda s: not any(flags(entity_of(s))),
-        "error": lambda s: flags(entity_of(s))[0],
-        "throttle": lambda s: flags(entity_of(s))[1],
-        "fault": lambda s: flags(entity_of(s))[2],
-        "partial": lambda s: entity_of(s).end is None,
-        "inferred": lambda s: s.inferred,
+        "ok": lambda s: outcome_of(s) == OK,
+        "error": lambda s: outcome_of(s) in (ERROR, THROTTLE),
+        "throttle": lambda s: outcome_of(s) == THROTTLE,
+        "fault": lambda s: outcome_of(s) == FAULT,
     }
+
+
+def _entity_booleans(entity_of: Getter) -> dict[str, Callable[[Any], bool]]:
+    return {**_outcomes(lambda s: outcome(entity_of(s))), "inferred": lambda s: s.inferred}
 
 
 def _entity_numbers(entity_of: Getter) -> dict[str, Callable[[Any], float | None]]:
     return {
-        "responsetime": lambda s: _took(entity_of(s)),
-        "duration": lambda s: _took(entity_of(s)),
+        "responsetime": lambda s: entity_of(s).duration,
+        "duration": lambda s: entity_of(s).duration,
         "http.status": lambda s: _status(entity_of(s)),
     }
 
@@ -163,6 +165,27 @@ EDGE = Context(
     booleans=_entity_booleans(_call),
     numbers=_entity_numbers(_call),
     strings=_entity_http(_call),
+)
+
+# The same, over the calls the analysis keeps (analysis.NodeSample and EdgeSample, packed):
+# no document is read again when a filter in braces asks only for these.
+NODE_OUTCOME, NODE_TOOK, NODE_ROOT, NODE_ACTIVE = 1, 2, 4, 5
+EDGE_OUTCOME, EDGE_TOOK = 2, 3
+SERVICE_FROM_ANALYSIS = Context(
+    SERVICE.name,
+    booleans={
+        **_outcomes(itemgetter(NODE_OUTCOME)),
+        "inferred": lambda n: not n[NODE_ACTIVE],
+        "root": itemgetter(NODE_ROOT),
+    },
+    numbers={"responsetime": itemgetter(NODE_TOOK), "duration": itemgetter(NODE_TOOK)},
+    strings={"name": lambda n: [n[0][0]], "type": lambda n: [n[0][1]]},
+)
+EDGE_FROM_ANALYSIS = Context(
+    EDGE.name,
+    booleans=_outcomes(itemgetter(EDGE_OUTCOME)),
+    numbers={"responsetime": itemgetter(EDGE_TOOK), "duration": itemgetter(EDGE_TOOK)},
+    strings={},
 )
 
 

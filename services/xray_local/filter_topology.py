@@ -13,7 +13,15 @@ from typing import TYPE_CHECKING, Any, NamedTuple
 
 from .analysis import CLIENT_TYPE, Analysis, NodeKey
 from .detail import Traced
-from .filter_terms import EDGE, ROOT_CAUSE_ELEMENTS, SERVICE, Context, Enumerated
+from .filter_terms import (
+    EDGE,
+    EDGE_FROM_ANALYSIS,
+    ROOT_CAUSE_ELEMENTS,
+    SERVICE,
+    SERVICE_FROM_ANALYSIS,
+    Context,
+    Enumerated,
+)
 from .rootcause import ERROR, FAULT, KINDS, RESPONSE_TIME, RootCause, root_causes, shaped
 
 if TYPE_CHECKING:
@@ -117,12 +125,22 @@ def service(parser: Parser, token: Token) -> Predicate:
     else:
         selector = endpoint(parser)
         parser.expect(")")
-    inner = parser.braces(SERVICE)
-    if inner is None:
+    braces = parser.braces(SERVICE, SERVICE_FROM_ANALYSIS)
+    if braces is None:
         if selector.type is None and selector.account is None and selector.name is not None:
             name = selector.name
             return lambda trace: name in trace.analysis().service_names
         return lambda trace: _has_node(trace.analysis(), selector)
+    inner = braces.predicate
+    if braces.quick:
+
+        def quick(trace: Traced) -> bool:
+            analysis = trace.analysis()
+            return any(
+                selector.in_trace(analysis, node[0]) and inner(node) for node in analysis.nodes
+            )
+
+        return quick
 
     def predicate(trace: Traced) -> bool:
         if not _has_node(trace.analysis(), selector):
@@ -143,7 +161,7 @@ def edge(parser: Parser, token: Token) -> Predicate:
     parser.expect(",")
     target = endpoint(parser)
     parser.expect(")")
-    inner = parser.braces(EDGE)
+    braces = parser.braces(EDGE, EDGE_FROM_ANALYSIS)
 
     def has_edge(analysis: Analysis) -> bool:
         return any(
@@ -151,8 +169,21 @@ def edge(parser: Parser, token: Token) -> Predicate:
             for call in analysis.edges
         )
 
-    if inner is None:
+    if braces is None:
         return lambda trace: has_edge(trace.analysis())
+    inner = braces.predicate
+    if braces.quick:
+
+        def quick(trace: Traced) -> bool:
+            analysis = trace.analysis()
+            return any(
+                source.in_trace(analysis, call[0])
+                and target.in_trace(analysis, call[1])
+                and inner(call)
+                for call in analysis.edges
+            )
+
+        return quick
 
     def predicate(trace: Traced) -> bool:
         analysis = trace.analysis()
@@ -242,7 +273,8 @@ def rootcause(parser: Parser, token: Token) -> Predicate:
             "ResponseTimeRootCauseEntity has Name, Coverage and Remote)",
             token,
         )
-    inner = parser.braces(ROOT_CAUSE_ELEMENTS[element])
+    braces = parser.braces(ROOT_CAUSE_ELEMENTS[element])
+    inner = None if braces is None else braces.predicate
 
     def predicate(trace: Traced) -> bool:
         analysis = trace.analysis()

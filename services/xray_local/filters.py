@@ -68,6 +68,12 @@ class FilterError(ValueError):
 
 
 @dataclass(frozen=True)
+class Braces:
+    predicate: Predicate
+    quick: bool  # over the analysis' packed calls rather than the trace's detail
+
+
+@dataclass(frozen=True)
 class Token:
     kind: str  # string, number, op, word, end
     text: str
@@ -171,18 +177,28 @@ class Parser:
         finally:
             self.depth -= 1
 
-    def braces(self, context: Context) -> Predicate | None:
-        """An optional `{ filter }` in `context`."""
+    def braces(self, context: Context, quick: Context | None = None) -> Braces | None:
+        """An optional `{ filter }` in `context`; read in `quick` (a context the trace's
+        analysis answers, without reading documents again) when every keyword allows."""
         if self.token.text != "{":
             return None
         self.depth += 1
         if self.depth > MAX_DEPTH:
             raise self.error(f"braces nest deeper than {MAX_DEPTH} levels")
         self.take()
+        start, depth = self.token, self.depth
+        if quick is not None:
+            try:
+                inner = self.disjunction(quick)
+                self.expect("}")
+                self.depth -= 1
+                return Braces(inner, quick=True)
+            except FilterError:
+                self.token, self.depth = start, depth  # read it again, every keyword known
         inner = self.disjunction(context)
         self.expect("}")
         self.depth -= 1
-        return inner
+        return Braces(inner, quick=False)
 
     # --- conditions -----------------------------------------------------------------
 

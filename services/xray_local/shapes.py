@@ -46,8 +46,17 @@ def trace_summary(trace: Trace, matched_event_time: float | None = None) -> dict
         "ResourceARNs": [{"ARN": arn} for arn in analysis.resource_arns],
         "InstanceIds": [{"Id": instance} for instance in analysis.instance_ids],
         "AvailabilityZones": [{"Name": zone} for zone in analysis.availability_zones],
-        "FaultRootCauses": [shaped_cause(c, FAULT) for c in root_causes(detail, FAULT)],
-        "ErrorRootCauses": [shaped_cause(c, ERROR) for c in root_causes(detail, ERROR)],
+        # Only a trace with a fault (an error) somewhere can have a root cause of it.
+        "FaultRootCauses": (
+            [shaped_cause(c, FAULT) for c in root_causes(detail, FAULT)]
+            if analysis.any_fault
+            else []
+        ),
+        "ErrorRootCauses": (
+            [shaped_cause(c, ERROR) for c in root_causes(detail, ERROR)]
+            if analysis.any_error
+            else []
+        ),
         "ResponseTimeRootCauses": [
             shaped_cause(c, RESPONSE_TIME) for c in root_causes(detail, RESPONSE_TIME)
         ],

@@ -31,6 +31,7 @@ class Trace:
         "epoch",
         "id",
         "size",
+        "start",
         "updated",
     )
 
@@ -45,6 +46,8 @@ class Trace:
         self._documents: dict[str, Packed] = {}  # packed: see documents.py
         self.size = TRACE_OVERHEAD_BYTES
         self._analysis: Analysis | None = None
+        # The analysis' start, kept here too: queries sort every trace by it (attrgetter).
+        self.start = 0.0
         # What the store last counted for this trace in the service graph.
         self.applied: Analysis | None = None
 
@@ -85,6 +88,7 @@ class Trace:
     def analysis(self) -> Analysis:
         if self._analysis is None:
             self._analysis = analyse(self.id, self.documents())
+            self.start = self._analysis.start
         return self._analysis
 
     def detail(self) -> Detail:

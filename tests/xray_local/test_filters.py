@@ -10,6 +10,7 @@ from tests.support.xray_documents import chain_trace, new_trace_id, segment
 from xray_local.filters import FilterError, compile_filter
 from xray_local.trace import Trace
 
+from .guide_traces import guide_traces
 from .helpers import stored
 
 
@@ -135,3 +136,26 @@ def test_an_invalid_filter_says_where_and_why(expression: str, column: int, phra
         compile_filter(expression)
     message = str(caught.value)
     assert f"at character {column}:" in message and phrase in message, message
+
+
+BRACES = [
+    'service("api.example.com") { fault }',
+    "service() { fault }",
+    "service() { error AND !root }",
+    'service(id(type: "AWS::Lambda::Function")) { error }',
+    "service() { responsetime > 0.5 AND inferred }",
+    'service() { name = "DynamoDB" OR type = "remote" }',
+    'edge("api.example.com", "backend.example.com") { error }',
+    'edge("api.example.com", "backend.example.com") { ok AND duration < 1 }',
+    'edge(id(name: "api.example.com"), id(type: "remote")) { ok }',
+]
+SLOW_TOO = '!(http.method = "NONE")'  # always true, and read only from the documents
+
+
+@pytest.mark.parametrize("expression", BRACES)
+def test_braces_answer_the_same_from_the_analysis_as_from_the_documents(expression: str) -> None:
+    traces = [stored(documents) for documents in guide_traces().values()]
+    slow = expression.replace(" }", f" AND {SLOW_TOO} }}")
+    quick_matches, slow_matches = compile_filter(expression), compile_filter(slow)
+    assert [quick_matches(t) for t in traces] == [slow_matches(t) for t in traces]
+    assert any(quick_matches(t) for t in traces)
