@@ -7,6 +7,7 @@ asks either which traces a filter or time range selects, or what one summary fie
 from __future__ import annotations
 
 import dataclasses
+import json
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -269,3 +270,21 @@ def test_an_event_range_summary_says_when_the_trace_was_updated() -> None:
     [summary] = api.summaries(StartTime=BASE - 10, EndTime=BASE + 10, TimeRangeType="Event")
     # botocore TraceSummary.MatchedEventTime: 'The matched time stamp of a defined event.'
     assert summary["MatchedEventTime"] == BASE + 3
+
+
+def test_an_inferred_segment_carries_the_calling_subsegments_http_block() -> None:
+    # The segment-document guide's example of an inferred segment has the call's request
+    # and response; X-Ray builds it from the calling subsegment.
+    outgoing = call("smtp", 0.1, 0.2, traced=False, status=200)
+    outgoing["http"]["response"]["content_length"] = 861
+    api = InProcessApi(now=BASE)
+    documents = trace(1, entity("front", 0, 0.5, status=200, children=[outgoing]))
+    api.put(documents)
+    answer = api.call("/Traces", {"TraceIds": [documents[0]["trace_id"]]}).json()
+    [inferred] = [
+        json.loads(s["Document"])
+        for s in answer["Traces"][0]["Segments"]
+        if json.loads(s["Document"]).get("inferred")
+    ]
+    assert inferred["parent_id"] == outgoing["id"]
+    assert inferred["http"] == outgoing["http"]
