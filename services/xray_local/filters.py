@@ -23,7 +23,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from .detail import Traced
-from .filter_terms import CONTEXTS, TRACE, Context, where_known
+from .filter_terms import TRACE, Context, where_known
 from .filter_topology import complex_condition
 
 Predicate = Callable[[Any], bool]
@@ -313,6 +313,3 @@ def combined(parts: list[Predicate], every: bool) -> Predicate:
 
 def unquote(text: str) -> str:
     return re.sub(r"\\(.)", r"\1", text[1:-1])
-
-
-__all__ = ["CONTEXTS", "FilterError", "Parser", "compile_filter"]

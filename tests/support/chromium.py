@@ -131,22 +131,26 @@ def evaluate(
 def _stop(browser: subprocess.Popen[bytes]) -> None:
     """End the browser and every process it started (they share its process group), before
     its profile folder is removed."""
-    for stop_signal, wait in ((signal.SIGTERM, 10.0), (signal.SIGKILL, 10.0)):
+    for stop_signal in (signal.SIGTERM, signal.SIGKILL):
         try:
             os.killpg(browser.pid, stop_signal)
         except ProcessLookupError:
-            return
+            break
         try:
-            browser.wait(timeout=wait)
-        except subprocess.TimeoutExpired:
+            poll_until(lambda: _group_gone(browser), "chromium's processes to end", timeout=10)
+            break
+        except TimeoutError:
             continue
-        deadline = time.monotonic() + wait
-        while time.monotonic() < deadline:  # its helpers may outlive it by a moment
-            try:
-                os.killpg(browser.pid, 0)
-            except ProcessLookupError:
-                return
-            time.sleep(0.05)
+    browser.wait(timeout=10)
+
+
+def _group_gone(browser: subprocess.Popen[bytes]) -> bool:
+    browser.poll()  # reaps the browser itself, so that its group can go
+    try:
+        os.killpg(browser.pid, 0)
+    except ProcessLookupError:
+        return True
+    return False
 
 
 def _port_and_path(port_file: Path) -> list[str] | None:
