@@ -27,8 +27,8 @@ test: install lint ## Lint, type-check and run the whole test suite (needs Maria
 # Everything that runs in-process: tests/support/fast_lane.py refuses subprocesses, database
 # servers and the network, and says how long the lane took.
 FAST_TESTS := tests/unit tests/bench/test_wrk_output.py \
-	$(addprefix tests/xray_local/test_,analysis.py aws_rules.py documents.py filter_guide.py filters.py graph.py \
-	sampling.py store.py)
+	$(addprefix tests/xray_local/test_,analysis.py aws_rules.py documents.py filter_guide.py \
+	filters.py graph.py otlp_http.py sampling.py store.py)
 
 test-fast: install ## The in-process tests alone, in seconds: no database, no subprocess, no network
 	$(BIN)/pytest -p tests.support.fast_lane $(FAST_TESTS)

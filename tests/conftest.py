@@ -5,6 +5,19 @@ from collections.abc import Iterator
 
 import pytest
 
+from tests.support.udp import SegmentCollector
+
+
+@pytest.fixture(scope="session")
+def collector() -> Iterator[SegmentCollector]:
+    """The one UDP socket every traced thing in the run sends to, read as the daemon reads.
+
+    Tests find their own documents by trace id (each request's id is new), so in-process
+    tracers, the service processes and the stacks shared by many tests all send here."""
+    collector = SegmentCollector()
+    yield collector
+    collector.close()
+
 
 @pytest.fixture(scope="session", autouse=True)
 def _close_the_sdks_global_socket() -> Iterator[None]:

@@ -32,25 +32,18 @@ shared_database = pytest.fixture(_scratch_database, name="shared_database", scop
 
 
 @pytest.fixture(scope="session")
-def shared_collector() -> Iterator[SegmentCollector]:
-    collector = SegmentCollector()
-    yield collector
-    collector.close()
-
-
-@pytest.fixture(scope="session")
 def chain(
     tmp_path_factory: pytest.TempPathFactory,
     shared_database: ScratchDatabase,
-    shared_collector: SegmentCollector,
+    collector: SegmentCollector,
     smtp: SmtpServer,
 ) -> Iterator[Chain]:
     """notification V1 and user management over MariaDB, sampling every request, sending to
-    `shared_collector`: the stack most tests share, telling their traces apart by id."""
+    `collector`: the stack most tests share, telling their traces apart by id."""
     with ProcessGroup(tmp_path_factory.mktemp("chain")) as group:
         yield start_chain(
             group,
-            tracing=tracing_env(shared_collector.address),
+            tracing=tracing_env(collector.address),
             database=shared_database,
             smtp_port=smtp.port,
         )
@@ -61,10 +54,3 @@ def group(tmp_path: Path) -> Iterator[ProcessGroup]:
     """Processes for one test only."""
     with ProcessGroup(tmp_path / "logs") as processes:
         yield processes
-
-
-@pytest.fixture
-def collector() -> Iterator[SegmentCollector]:
-    collector = SegmentCollector()
-    yield collector
-    collector.close()

@@ -39,9 +39,7 @@ def documents_of(collector: SegmentCollector, chain: Chain, trace_id: str) -> li
     return collector.for_trace(trace_id)
 
 
-def test_one_request_yields_exactly_the_chain(
-    chain: Chain, shared_collector: SegmentCollector
-) -> None:
+def test_one_request_yields_exactly_the_chain(chain: Chain, collector: SegmentCollector) -> None:
     response = call_chain(chain, {"User-Agent": "chain-test/1.0"})
     assert response.json() == {
         "applicationname": "Notification Microservice",
@@ -51,7 +49,7 @@ def test_one_request_yields_exactly_the_chain(
     }
     trace_id = trace_of(response)
     assert TRACE_ID.match(trace_id)
-    docs = documents_of(shared_collector, chain, trace_id)
+    docs = documents_of(collector, chain, trace_id)
     assert len(docs) == 2, docs
     [usermgmt] = segments(docs, "User-Management-Microservice")
     [notification] = segments(docs, "V1-Notification-Microservice")
@@ -97,7 +95,7 @@ def test_one_request_yields_exactly_the_chain(
     # The callee starts after the call did (it may finish writing after the caller has read).
     assert call["start_time"] <= notification["start_time"] <= notification["end_time"]
     assert "origin" not in usermgmt  # not running in Kubernetes
-    assert shared_collector.malformed == []
+    assert collector.malformed == []
 
     # Both services' log lines for the request carry its trace id.
     for process, path in (
@@ -109,11 +107,11 @@ def test_one_request_yields_exactly_the_chain(
 
 
 def test_an_upstream_trace_is_continued_through_the_chain(
-    chain: Chain, shared_collector: SegmentCollector
+    chain: Chain, collector: SegmentCollector
 ) -> None:
     trace_id, parent = new_trace_id(), "53995c3f42cd8ad8"
     call_chain(chain, {"X-Amzn-Trace-Id": f"Root={trace_id};Parent={parent};Sampled=1"})
-    docs = documents_of(shared_collector, chain, trace_id)
+    docs = documents_of(collector, chain, trace_id)
     [usermgmt] = segments(docs, "User-Management-Microservice")
     assert usermgmt["parent_id"] == parent
 

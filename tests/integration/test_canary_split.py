@@ -46,9 +46,9 @@ class Canary:
 def canary(
     tmp_path_factory: pytest.TempPathFactory,
     shared_database: ScratchDatabase,
-    shared_collector: SegmentCollector,
+    collector: SegmentCollector,
 ) -> Iterator[Canary]:
-    tracing = tracing_env(shared_collector.address)
+    tracing = tracing_env(collector.address)
     with ProcessGroup(tmp_path_factory.mktemp("canary")) as group:
         v1 = [
             start_notification(group, tracing=tracing, version="V1", name=f"notification-v1-{i}")

@@ -79,7 +79,7 @@ async def create_users(client: httpx.AsyncClient, prefix: str, count: int) -> li
 
 
 async def test_concurrent_requests_keep_their_own_subsegments(
-    chain: Chain, shared_collector: SegmentCollector
+    chain: Chain, collector: SegmentCollector
 ) -> None:
     limits = httpx.Limits(max_connections=250, max_keepalive_connections=250)
     async with httpx.AsyncClient(
@@ -102,7 +102,7 @@ async def test_concurrent_requests_keep_their_own_subsegments(
 
     expected_notification_segments = sum(len(s.kind.calls) for s in sent)
     wanted = {s.trace_id for s in sent}
-    docs = shared_collector.wait_for(
+    docs = collector.wait_for(
         lambda d: (
             len([x for x in d if x.get("trace_id") in wanted])
             >= len(sent) + expected_notification_segments
@@ -132,4 +132,4 @@ async def test_concurrent_requests_keep_their_own_subsegments(
     for process in chain.processes:
         assert MISSING_SEGMENT not in process.log_text()
         assert " ERROR " not in process.log_text()
-    assert shared_collector.malformed == []
+    assert collector.malformed == []

@@ -30,13 +30,6 @@ def database() -> Iterator[ScratchDatabase]:
 
 
 @pytest.fixture(scope="package")
-def collector() -> Iterator[SegmentCollector]:
-    collector = SegmentCollector()
-    yield collector
-    collector.close()
-
-
-@pytest.fixture(scope="package")
 def chain(
     tmp_path_factory: pytest.TempPathFactory,
     database: ScratchDatabase,

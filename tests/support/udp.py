@@ -20,6 +20,9 @@ Document = dict[str, Any]
 class SegmentCollector:
     """Binds 127.0.0.1:<free port> and keeps every document it receives, in arrival order.
 
+    One serves the whole test run (the `collector` fixture): tests tell their documents
+    apart by trace id, and the tracers made for one set of settings are made once.
+
     Each datagram must be the daemon protocol: the JSON header line, a newline, then one
     segment or subsegment document. Anything else is kept in `malformed`, so a test can
     assert that nothing the services sent was unreadable.
@@ -35,6 +38,7 @@ class SegmentCollector:
         self.port: int = self._sock.getsockname()[1]
         self.datagram_sizes: list[int] = []
         self.documents: list[Document] = []
+        self._by_trace: dict[str, list[Document]] = {}
         self.malformed: list[bytes] = []
         self._lock = threading.Lock()
         self._thread = threading.Thread(target=self._receive, name="segment-collector", daemon=True)
@@ -58,16 +62,20 @@ class SegmentCollector:
                 try:
                     if header != PROTOCOL_HEADER:
                         raise ValueError("bad header")
-                    self.documents.append(json.loads(body))
+                    document = json.loads(body)
                 except ValueError:
                     self.malformed.append(data)
+                    continue
+                self.documents.append(document)
+                self._by_trace.setdefault(str(document.get("trace_id")), []).append(document)
 
     def snapshot(self) -> list[Document]:
         with self._lock:
             return list(self.documents)
 
     def for_trace(self, trace_id: str) -> list[Document]:
-        return [doc for doc in self.snapshot() if doc.get("trace_id") == trace_id]
+        with self._lock:
+            return list(self._by_trace.get(trace_id, ()))
 
     def wait_for(
         self, predicate: Callable[[list[Document]], bool], what: str, timeout: float = 10.0
@@ -82,18 +90,12 @@ class SegmentCollector:
 
     def wait_for_trace(self, trace_id: str, count: int, timeout: float = 10.0) -> list[Document]:
         """Wait until at least `count` documents of one trace arrived and return them all."""
-        self.wait_for(
-            lambda docs: sum(d.get("trace_id") == trace_id for d in docs) >= count,
-            f"{count} documents of trace {trace_id}",
-            timeout,
-        )
-        return self.for_trace(trace_id)
 
-    def clear(self) -> None:
-        with self._lock:
-            self.documents.clear()
-            self.malformed.clear()
-            self.datagram_sizes.clear()
+        def probe() -> list[Document] | None:
+            docs = self.for_trace(trace_id)
+            return docs if len(docs) >= count else None
+
+        return poll_until(probe, f"{count} documents of trace {trace_id}", timeout=timeout)
 
     def close(self) -> None:
         self._closing.set()

@@ -22,29 +22,28 @@ def _settings_from_the_test_alone(monkeypatch: pytest.MonkeyPatch) -> None:
 
 
 @pytest.fixture
-def collector() -> Iterator[SegmentCollector]:
-    collector = SegmentCollector()
-    yield collector
-    collector.close()
-
-
-@pytest.fixture
 def upstream() -> Iterator[Upstream]:
     with upstream_server() as server:
         yield server
 
 
-@pytest.fixture
+@pytest.fixture(scope="session")
 def new_tracer(collector: SegmentCollector) -> Iterator[TracerFactory]:
-    """Tracers sending to `collector`, with any setting overridden; all closed afterwards."""
-    made: list[Tracer] = []
+    """Tracers sending to `collector`, with any setting overridden; closed at the end.
+
+    One tracer per distinct set of overrides, made when first asked for: building one costs
+    the SDK's recorder a botocore client (0.1-0.3 s), and a tracer keeps no state between
+    requests that another test could see."""
+    made: dict[tuple[tuple[str, Any], ...], Tracer] = {}
 
     def factory(**settings: Any) -> Tracer:
-        made.append(make_tracer(collector, **settings))
-        return made[-1]
+        key = tuple(sorted(settings.items()))
+        if key not in made:
+            made[key] = make_tracer(collector, **settings)
+        return made[key]
 
     yield factory
-    for tracer in made:
+    for tracer in made.values():
         tracer.close()
 
 

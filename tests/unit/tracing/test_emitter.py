@@ -14,6 +14,7 @@ from tests.support.polling import poll_until
 from tests.support.ports import free_udp_port
 from tests.support.tracer import make_tracer, request_segment
 from tests.support.udp import SegmentCollector
+from tests.support.xray import new_trace_id
 from tracing import Endpoint
 from tracing._emitter import DaemonEmitter
 from tracing._xray import XRayEntity
@@ -43,32 +44,27 @@ def lookups() -> Iterator[list[str]]:
 class FakeEntity:
     """The two things the emitter needs from an SDK entity."""
 
-    def __init__(self, index: int) -> None:
+    def __init__(self, index: int, trace_id: str = "1-5759e988-bd862e3fe1be46a994272793") -> None:
         self.id = f"{index:016x}"
+        self.trace_id = trace_id
 
-    def to_dict(self) -> dict:
+    def to_dict(self) -> dict[str, object]:
         return {
             "name": "svc",
             "id": self.id,
-            "trace_id": "1-5759e988-bd862e3fe1be46a994272793",
+            "trace_id": self.trace_id,
             "start_time": 1.0,
             "end_time": 2.0,
         }
 
 
-@pytest.fixture
-def collector() -> Iterator[SegmentCollector]:
-    collector = SegmentCollector()
-    yield collector
-    collector.close()
-
-
 def test_an_ip_address_is_never_looked_up(collector: SegmentCollector, lookups: list[str]) -> None:
     emitter = DaemonEmitter(Endpoint("127.0.0.1", collector.port))
     emitter.start()
+    trace_id = new_trace_id()
     for index in range(200):
-        emitter.send_entity(FakeEntity(index))
-    collector.wait_for(lambda docs: len(docs) == 200, "200 documents")
+        emitter.send_entity(FakeEntity(index, trace_id))
+    collector.wait_for_trace(trace_id, 200)
     emitter.close()
     assert lookups == []
     assert emitter.stats.datagrams_sent == 200
@@ -79,9 +75,10 @@ def test_a_host_name_is_resolved_once_not_per_segment(
 ) -> None:
     emitter = DaemonEmitter(Endpoint("localhost", collector.port), refresh_seconds=3600)
     emitter.start()
+    trace_id = new_trace_id()
     for index in range(500):
-        emitter.send_entity(FakeEntity(index))
-    collector.wait_for(lambda docs: len(docs) == 500, "500 documents")
+        emitter.send_entity(FakeEntity(index, trace_id))
+    collector.wait_for_trace(trace_id, 500)
     emitter.close()
     assert lookups == ["localhost"]
     assert emitter.target == ("127.0.0.1", collector.port)

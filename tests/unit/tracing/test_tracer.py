@@ -8,7 +8,7 @@ from aws_xray_sdk import global_sdk_config
 from fastapi import FastAPI
 from sqlalchemy import create_engine, text
 
-from tests.support.tracer import TracerFactory, request_segment
+from tests.support.tracer import TracerFactory, make_tracer, request_segment
 from tests.support.udp import SegmentCollector
 from tracing import (
     TracingSettings,
@@ -45,20 +45,21 @@ def test_the_name_comes_from_aws_xray_tracing_name_before_the_default() -> None:
 
 
 def test_the_settings_alone_turn_tracing_on(
-    monkeypatch: pytest.MonkeyPatch, new_tracer: TracerFactory, collector: SegmentCollector
+    monkeypatch: pytest.MonkeyPatch, collector: SegmentCollector
 ) -> None:
     """A process whose environment says AWS_XRAY_SDK_ENABLED=false, which the SDK reads for
     itself, still traces when the settings it was given say so."""
     monkeypatch.setenv("AWS_XRAY_SDK_ENABLED", "false")
     global_sdk_config.set_sdk_enabled(True)  # the SDK re-reads its variable: now off
     assert not global_sdk_config.sdk_enabled()
+    tracer = make_tracer(collector)  # built now, in this process's state
     try:
-        tracer = new_tracer(AWS_XRAY_SDK_ENABLED=True)
         with request_segment(tracer) as segment:
             pass
         [doc] = collector.wait_for_trace(segment.trace_id, 1)
         assert doc["name"] == "Test-Service"
     finally:
+        tracer.close()
         monkeypatch.delenv("AWS_XRAY_SDK_ENABLED")
         global_sdk_config.set_sdk_enabled(True)
 
