@@ -13,9 +13,9 @@ import time
 import traceback
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
+from dataclasses import dataclass
 from typing import Any
 
-from aws_xray_sdk.core.daemon_config import DaemonConfig
 from aws_xray_sdk.core.models.dummy_entities import DummySegment
 from aws_xray_sdk.core.recorder import AWSXRayRecorder
 from aws_xray_sdk.core.sampling.local.sampler import LocalSampler
@@ -80,6 +80,14 @@ class XRayEntity:
         self.entity.add_exception(error, exception_stack(error))
 
 
+@dataclass(frozen=True)
+class _DaemonTcp:
+    """What the SDK's sampler reads of a DaemonConfig: where to poll for rules."""
+
+    tcp_ip: str
+    tcp_port: int
+
+
 class XRayTracer(RecordingTracer):
     def __init__(
         self,
@@ -116,10 +124,15 @@ class XRayTracer(RecordingTracer):
             streaming_threshold=STREAMING_THRESHOLD,
             max_trace_back=MAX_TRACE_BACK,
         )
-        if self.eks and isinstance(recorder.sampler, DefaultSampler):
-            # Centralized rules can target a service type; tell the sampler which one we are.
-            address = DaemonConfig(str(self.settings.daemon_address))
-            recorder.sampler.load_settings(address, self.context, EKS_ORIGIN)
+        if isinstance(recorder.sampler, DefaultSampler):
+            # configure() pointed the sampler at AWS_XRAY_DAEMON_ADDRESS as the SDK reads it
+            # (its DaemonConfig prefers the variable to any address it is given); the settings'
+            # address is the one to poll. Centralized rules can also target a service type: on
+            # EKS, tell the sampler which one we are.
+            tcp = self.settings.daemon_address.tcp
+            recorder.sampler.load_settings(
+                _DaemonTcp(tcp.host, tcp.port), self.context, EKS_ORIGIN if self.eks else None
+            )
         return recorder
 
     def start(self) -> None:

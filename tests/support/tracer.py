@@ -37,10 +37,12 @@ def make_tracer(collector: SegmentCollector, name: str = "Test-Service", **setti
 
 
 @contextmanager
-def request_segment(tracer: Tracer, *, sampled: bool = True) -> Iterator[Segment]:
-    """What the middleware does around one request, for code that runs inside one."""
+def request_segment(tracer: Tracer, *, sampled: bool | None = True) -> Iterator[Segment]:
+    """What the middleware does around one request, for code that runs inside one; with
+    `sampled=None`, the tracer's sampling decides."""
     assert isinstance(tracer, RecordingTracer), "a request segment needs tracing on"
-    header = TraceHeader(new_trace_id(), None, "1" if sampled else "0")
+    decision = None if sampled is None else ("1" if sampled else "0")
+    header = TraceHeader(new_trace_id(), None, decision)
     with scope():
         segment = tracer.begin_segment(header, SamplingRequest("test", "GET", "/"))
         try:

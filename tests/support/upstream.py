@@ -25,7 +25,8 @@ class Upstream:
 
 @contextmanager
 def upstream_server() -> Iterator[Upstream]:
-    """GET /status/<code> answers that code; any other path answers 200 with the path."""
+    """GET (or POST) /status/<code> answers that code; any other path answers 200 with the
+    path."""
     state = Upstream(port=0)
     lock = threading.Lock()
 
@@ -42,6 +43,10 @@ def upstream_server() -> Iterator[Upstream]:
             self.send_header("Content-Length", str(len(body)))
             self.end_headers()
             self.wfile.write(body)
+
+        def do_POST(self) -> None:  # noqa: N802
+            self.rfile.read(int(self.headers.get("Content-Length") or 0))
+            self.do_GET()
 
         def log_message(self, format: str, *args: object) -> None:
             pass

@@ -8,8 +8,11 @@ from aws_xray_sdk import global_sdk_config
 from fastapi import FastAPI
 from sqlalchemy import create_engine, text
 
+from tests.support.polling import poll_until
+from tests.support.ports import refusing_port
 from tests.support.tracer import TracerFactory, make_tracer, request_segment
 from tests.support.udp import SegmentCollector
+from tests.support.upstream import Upstream
 from tracing import (
     TracingSettings,
     create_tracer,
@@ -18,6 +21,7 @@ from tracing import (
     traced_async_transport,
     traced_transport,
 )
+from tracing._recording import RecordingTracer
 
 OFF = TracingSettings(AWS_XRAY_SDK_ENABLED=False)
 
@@ -92,3 +96,26 @@ def test_an_engine_under_an_untraced_block_records_nothing(
     with tracer.untraced() as trace_id, engine.connect() as conn:
         conn.execute(text("SELECT 1"))
     assert collector.for_trace(trace_id) == []
+
+
+def test_the_sampler_polls_the_daemon_the_settings_name(
+    monkeypatch: pytest.MonkeyPatch, collector: SegmentCollector, upstream: Upstream
+) -> None:
+    """Without a rules file the sampler asks the daemon's TCP address for rules: the one in
+    the settings, whatever AWS_XRAY_DAEMON_ADDRESS the SDK would read for itself."""
+    with refusing_port() as elsewhere:
+        monkeypatch.setenv("AWS_XRAY_DAEMON_ADDRESS", f"127.0.0.1:{elsewhere}")
+        settings = TracingSettings(
+            AWS_XRAY_DAEMON_ADDRESS=f"tcp:127.0.0.1:{upstream.port} udp:{collector.address}"
+        )
+        tracer = create_tracer(settings, default_name="Polling-Service")
+        assert isinstance(tracer, RecordingTracer)
+        try:
+            with request_segment(tracer, sampled=None):
+                pass
+            poll_until(
+                lambda: any(path == "/GetSamplingRules" for path, _ in upstream.requests),
+                "the sampler to ask the settings' daemon for its rules",
+            )
+        finally:
+            tracer.close()
