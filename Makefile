@@ -34,11 +34,11 @@ test-fast: install ## The in-process tests alone, in seconds: no database, no su
 	$(BIN)/pytest -p tests.support.fast_lane $(FAST_TESTS)
 
 bench: install ## Benchmarks: the local daemon, then tracing's cost on the call chain (needs wrk, MariaDB)
-	$(BIN)/python scripts/bench_xray_local.py
-	$(BIN)/python scripts/bench_tracing.py
+	$(BIN)/python -m scripts.bench_xray_local
+	$(BIN)/python -m scripts.bench_tracing
 
 bench-short: install ## Tracing's cost on the call chain, one short round, as CI runs it
-	$(BIN)/python scripts/bench_tracing.py --short
+	$(BIN)/python -m scripts.bench_tracing --short
 
 # make load: against `make run` by default; LOAD_HOST=https://... for compose or EKS.
 LOAD_HOST ?= http://localhost:8095

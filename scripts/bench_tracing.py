@@ -1,7 +1,7 @@
 """Benchmark the cost of tracing: the call chain under wrk with X-Ray, without, and with OTel.
 
-    .venv/bin/python scripts/bench_tracing.py [--rounds 3] [--seconds 10] [--connections 16]
-    .venv/bin/python scripts/bench_tracing.py --short      # CI: one short round
+    .venv/bin/python -m scripts.bench_tracing [--rounds 3] [--seconds 10] [--connections 16]
+    .venv/bin/python -m scripts.bench_tracing --short      # CI: one short round
 
 Loads GET /usermgmt/notification-xray (user management on uvicorn -> httpx -> notification
 V1, user management over MariaDB) with wrk on loopback. Each mode runs on freshly started
@@ -35,23 +35,12 @@ import tempfile
 from collections.abc import Sequence
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
-# This checkout's services, also when another one is installed in the virtualenv.
-sys.path[:0] = [str(ROOT), str(ROOT / "services")]
-
-from scripts.bench.measure import Load, Run, measure  # noqa: E402
-from scripts.bench.modes import (  # noqa: E402
-    OFF,
-    OTEL,
-    XRAY,
-    XRAY_PER_REQUEST,
-    Mode,
-    Sinks,
-)
-from scripts.bench.report import problems, run_line, summarise, table, verdicts  # noqa: E402
-from scripts.bench.sinks import OtlpSink, UdpSink  # noqa: E402
-from scripts.bench.wrk import require_wrk  # noqa: E402
-from tests.support.mariadb import scratch_database  # noqa: E402
+from scripts.bench.measure import Load, Run, measure
+from scripts.bench.modes import OFF, OTEL, XRAY, XRAY_PER_REQUEST, Mode, Sinks
+from scripts.bench.report import problems, run_line, summarise, table, verdicts
+from scripts.bench.sinks import OtlpSink, UdpSink
+from scripts.bench.wrk import require_wrk
+from tests.support.mariadb import scratch_database
 
 DEFAULT_ROUNDS = 3
 DEFAULT_SECONDS = 10.0

@@ -1,7 +1,7 @@
 """Benchmark the local X-Ray daemon: UDP intake rate and loss, OTLP/HTTP intake, and query
 latency.
 
-    .venv/bin/python scripts/bench_xray_local.py [--seconds 3] [--rates 5000,10000,20000,40000]
+    .venv/bin/python -m scripts.bench_xray_local [--seconds 3] [--rates 5000,10000,20000,40000]
 
 Starts `python -m xray_local` on free loopback ports, sends documents shaped like the
 services' (tests/support/xray_documents.py) at rising rates, and reports how many arrived,
@@ -30,13 +30,10 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+from tests.support.otel import ChainRecorders, chain_spans
+from tests.support.xray_documents import chain_trace, datagram, notification_name
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
-
-from tests.support.otel import ChainRecorders, chain_spans  # noqa: E402
-from tests.support.ports import free_tcp_port, free_udp_port  # noqa: E402
-from tests.support.xray_documents import chain_trace, datagram, notification_name  # noqa: E402
+from devstack import free_tcp_port, free_udp_port
 
 QUERY_DOCUMENTS = 100_000
 QUERY_REPEATS = 15

@@ -1,13 +1,13 @@
 """Soak: the call chain under steady load for minutes; every trace accounted for, memory watched.
 
-    .venv/bin/python scripts/soak.py                       # 10 minutes at 20 requests a second
-    .venv/bin/python scripts/soak.py --seconds 15 --rate 10
-    .venv/bin/python scripts/soak.py --minutes 60 --sample-every 60
+    .venv/bin/python -m scripts.soak                       # 10 minutes at 20 requests a second
+    .venv/bin/python -m scripts.soak --seconds 15 --rate 10
+    .venv/bin/python -m scripts.soak --minutes 60 --sample-every 60
 
 Starts on free loopback ports the local X-Ray daemon (`python -m xray_local`, its retention
 raised so that nothing sent in the run can be evicted), an SMTP sink (`python -m aiosmtpd`,
 discarding), notification V1 and user management on a scratch MariaDB database; both services
-sample every request (tests/data/sample-all.json). Worker threads then send a steady mix:
+sample every request (devstack's sample-all rules). Worker threads then send a steady mix:
 70% GET /usermgmt/notification-xray, 20% create -> read -> update -> delete of a user of their
 own, 5% GET /usermgmt/users, 5% GET /usermgmt/notification-service-info; each request carries
 its own `X-Amzn-Trace-Id: Root=...`, so the trace id of every request is known.
@@ -32,7 +32,6 @@ import argparse
 import json
 import random
 import secrets
-import socket
 import sys
 import threading
 import time
@@ -42,17 +41,22 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+from tests.support.mariadb import ScratchDatabase, scratch_database
+from tests.support.stack import start_usermgmt
+from tests.support.xray import http_subsegments, new_trace_id, sql_subsegments
+from tests.support.xray_local import LocalXRay, start_xray_local
+
+from devstack import (
+    ProcessGroup,
+    ServiceProcess,
+    free_tcp_port,
+    poll_until,
+    start_notification,
+    start_smtp_sink,
+    tracing_env,
+)
 
 ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
-
-from tests.support.mariadb import ScratchDatabase, scratch_database  # noqa: E402
-from tests.support.polling import poll_until  # noqa: E402
-from tests.support.ports import free_tcp_port  # noqa: E402
-from tests.support.processes import ProcessGroup, ServiceProcess  # noqa: E402
-from tests.support.stack import start_notification, start_usermgmt, tracing_env  # noqa: E402
-from tests.support.xray import http_subsegments, new_trace_id, sql_subsegments  # noqa: E402
-from tests.support.xray_local import LocalXRay, start_xray_local  # noqa: E402
 
 LOG_ROOT = ROOT / ".run" / "soak"
 USERMGMT = "User-Management-Microservice"
@@ -103,7 +107,8 @@ def start_stack(
     """The daemon, the SMTP sink, notification V1 and user management; returns the daemon and
     user management."""
     xray = start_xray_local(group, *retention_flags(seconds, rate))
-    smtp_port = start_smtp_sink(group)
+    smtp_port = free_tcp_port()
+    start_smtp_sink(group, port=smtp_port, name="smtp-sink")  # keeps nothing: flat memory
     tracing = tracing_env(xray.daemon_address)  # sample every request
     notification = start_notification(group, tracing=tracing, smtp_port=smtp_port)
     usermgmt = start_usermgmt(
@@ -123,21 +128,6 @@ def retention_flags(seconds: float, rate: float) -> list[str]:
         *("--keep-minutes", str(minutes)),
         *("--keep-megabytes", str(megabytes)),
     ]
-
-
-def start_smtp_sink(group: ProcessGroup) -> int:
-    """aiosmtpd's Sink handler: it accepts every email and keeps none (flat memory)."""
-    port = free_tcp_port()
-    listen = f"127.0.0.1:{port}"
-    args = [sys.executable, "-m", "aiosmtpd", "-n", "-l", listen, "-c", "aiosmtpd.handlers.Sink"]
-    group.start("smtp-sink", args, env={})
-
-    def greets() -> bool:
-        with socket.create_connection(("127.0.0.1", port), timeout=1) as sock:
-            return sock.recv(3) == b"220"
-
-    poll_until(greets, f"the SMTP sink on {listen}", timeout=15)
-    return port
 
 
 # --- memory ---------------------------------------------------------------------------------

@@ -7,7 +7,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from tests.support.mariadb import ScratchDatabase
-from tests.support.processes import ProcessGroup, ServiceProcess
+
+from devstack.processes import ProcessGroup, ServiceProcess
 
 from .modes import SEGMENTS_PER_REQUEST, Chain, Mode, Sinks, Telemetry, start_chain
 from .wrk import WrkResult, run_wrk

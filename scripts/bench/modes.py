@@ -15,9 +15,8 @@ from enum import StrEnum
 from pathlib import Path
 
 from tests.support.mariadb import ScratchDatabase
-from tests.support.ports import free_tcp_port
-from tests.support.processes import ProcessGroup, ServiceProcess
-from tests.support.stack import NOTIFICATION_HEALTH, USERMGMT_HEALTH, tracing_env
+
+from devstack import ProcessGroup, ServiceProcess, start_notification, start_usermgmt, tracing_env
 
 from .sinks import OtlpSink, UdpSink
 
@@ -79,35 +78,29 @@ def start_chain(
     group: ProcessGroup, mode: Mode, *, database: ScratchDatabase, sinks: Sinks
 ) -> Chain:
     tracing = _tracing_env(mode, sinks)
-    notification_port = free_tcp_port()
-    notification = _start(
+    common = {
+        "LOG_LEVEL": LOG_LEVEL,
+        # The services of this checkout (also when it is not the one installed in the
+        # virtualenv), and the OpenTelemetry launcher next to this file.
+        "PYTHONPATH": os.pathsep.join([str(ROOT / "services"), str(ROOT)]),
+    }
+    notification = start_notification(
         group,
-        mode,
-        "notification",
-        port=notification_port,
-        env={
-            "APP_VERSION": "V1",
-            # Nothing listens there: /notification/xray sends no email.
-            "AWS_MAIL_SERVER_HOST": "127.0.0.1",
-            "AWS_MAIL_SERVER_PORT": str(free_tcp_port()),
-            **tracing,
-        },
-        ready_path=NOTIFICATION_HEALTH,
-    )
-    usermgmt = _start(
+        tracing=tracing,
+        extra=common,
+        name=f"{mode.key}-notification",
+        command=_command(mode, "notification"),
+    )  # mailing nobody: /notification/xray sends no email
+    usermgmt = start_usermgmt(
         group,
-        mode,
-        "usermgmt",
-        port=free_tcp_port(),
-        env={
-            **database.env(),
-            # An address, not "localhost": name resolution is not what is measured.
-            "NOTIFICATION_SERVICE_HOST": "127.0.0.1",
-            "NOTIFICATION_SERVICE_PORT": str(notification_port),
-            **tracing,
-            **mode.usermgmt_env,
-        },
-        ready_path=USERMGMT_HEALTH,
+        tracing=tracing,
+        database=database.env(),
+        notification_port=notification.port,
+        # An address, not "localhost": name resolution is not what is measured.
+        notification_host="127.0.0.1",
+        extra={**common, **mode.usermgmt_env},
+        name=f"{mode.key}-usermgmt",
+        command=_command(mode, "usermgmt"),
     )
     return Chain(usermgmt=usermgmt, notification=notification)
 
@@ -121,32 +114,8 @@ def _tracing_env(mode: Mode, sinks: Sinks) -> dict[str, str]:
     return env
 
 
-def _start(
-    group: ProcessGroup,
-    mode: Mode,
-    service: str,
-    *,
-    port: int,
-    env: Mapping[str, str],
-    ready_path: str,
-) -> ServiceProcess:
-    """`python -m <service>`, or the OpenTelemetry launcher for the same service."""
+def _command(mode: Mode, service: str) -> list[str] | None:
+    """The OpenTelemetry launcher for the same service, or `python -m <service>` (None)."""
     if mode.telemetry is Telemetry.OTEL:
-        args = [sys.executable, "-m", OTEL_LAUNCHER, service]
-    else:
-        args = [sys.executable, "-m", service]
-    return group.start(
-        f"{mode.key}-{service}",
-        args,
-        env={
-            "HOST": "127.0.0.1",
-            "PORT": str(port),
-            "LOG_LEVEL": LOG_LEVEL,
-            # The services of this checkout (also when it is not the one installed in the
-            # virtualenv), and the OpenTelemetry launcher next to this file.
-            "PYTHONPATH": os.pathsep.join([str(ROOT / "services"), str(ROOT)]),
-            **env,
-        },
-        port=port,
-        ready_path=ready_path,
-    )
+        return [sys.executable, "-m", OTEL_LAUNCHER, service]
+    return None

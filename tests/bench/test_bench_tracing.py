@@ -15,7 +15,6 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
-SCRIPT = ROOT / "scripts" / "bench_tracing.py"
 # Three modes (the per-request connection mode is left out to keep the test short), 2 s of
 # load, 1 s of warm-up and 1 s unloaded each: about 25 s with the processes' start-up.
 ARGS = ["--short", "--modes", "xray,otel", "--seconds", "2", "--warmup", "1"]
@@ -28,7 +27,7 @@ def output() -> str:
     if shutil.which("wrk") is None:
         pytest.fail("the bench needs wrk: apt-get install wrk")
     done = subprocess.run(
-        [sys.executable, str(SCRIPT), *ARGS],
+        [sys.executable, "-m", "scripts.bench_tracing", *ARGS],
         cwd=ROOT,
         capture_output=True,
         text=True,

@@ -23,10 +23,10 @@ from typing import Any
 import httpx
 import pytest
 
+from devstack.polling import poll_until
+from devstack.ports import free_tcp_port, free_udp_port
+from devstack.processes import ProcessGroup, ServiceProcess
 from tests.support.mariadb import DatabaseUnavailable, scratch_database
-from tests.support.polling import poll_until
-from tests.support.ports import free_tcp_port, free_udp_port
-from tests.support.processes import ProcessGroup, ServiceProcess
 from tests.support.smtp import SmtpServer
 from tests.support.udp import SegmentCollector
 from tests.support.xray import new_trace_id, sampled_header

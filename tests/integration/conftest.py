@@ -7,11 +7,12 @@ from pathlib import Path
 
 import pytest
 
+from devstack import tracing_env
+from devstack.processes import ProcessGroup
 from tests.support.fixtures import database_or_fail
 from tests.support.mariadb import ScratchDatabase
-from tests.support.processes import ProcessGroup
 from tests.support.smtp import SmtpServer
-from tests.support.stack import Chain, start_chain, tracing_env
+from tests.support.stack import Chain, start_chain
 from tests.support.udp import SegmentCollector
 
 

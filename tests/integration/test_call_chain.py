@@ -10,9 +10,10 @@ import socket
 
 import httpx
 
+from devstack import start_notification, tracing_env
+from devstack.processes import ProcessGroup
 from tests.support.mariadb import ScratchDatabase
-from tests.support.processes import ProcessGroup
-from tests.support.stack import Chain, start_notification, start_usermgmt, tracing_env
+from tests.support.stack import Chain, start_usermgmt
 from tests.support.udp import SegmentCollector
 from tests.support.xray import new_trace_id, segments
 

@@ -17,10 +17,11 @@ from dataclasses import dataclass
 import httpx
 import pytest
 
+from devstack import start_notification, tracing_env
+from devstack.processes import ProcessGroup, ServiceProcess
 from tests.support.balancer import TcpBalancer
 from tests.support.mariadb import ScratchDatabase
-from tests.support.processes import ProcessGroup, ServiceProcess
-from tests.support.stack import start_notification, start_usermgmt, tracing_env
+from tests.support.stack import start_usermgmt
 from tests.support.udp import SegmentCollector
 
 REQUESTS = 1000

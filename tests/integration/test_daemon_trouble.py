@@ -15,9 +15,9 @@ from collections.abc import Iterator
 import httpx
 import pytest
 
+from devstack.ports import free_tcp_port, free_udp_port
+from devstack.processes import ProcessGroup
 from tests.support.mariadb import ScratchDatabase
-from tests.support.ports import free_tcp_port, free_udp_port
-from tests.support.processes import ProcessGroup
 from tests.support.stack import MISSING_SEGMENT, start_chain
 from tests.support.xray import new_trace_id, sampled_header
 

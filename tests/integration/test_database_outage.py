@@ -11,10 +11,11 @@ from collections.abc import Iterator
 import httpx
 import pytest
 
+from devstack import tracing_env
+from devstack.polling import poll_until
+from devstack.processes import ProcessGroup
 from tests.support.mariadb import ScratchDatabase
-from tests.support.polling import poll_until
-from tests.support.processes import ProcessGroup
-from tests.support.stack import start_usermgmt, tracing_env
+from tests.support.stack import start_usermgmt
 from tests.support.tcp_proxy import TcpProxy
 from tests.support.udp import SegmentCollector
 from tests.support.xray import sql_subsegments

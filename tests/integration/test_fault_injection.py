@@ -22,12 +22,13 @@ from typing import Any
 import httpx
 import pytest
 
+from devstack import start_notification, tracing_env
+from devstack.polling import poll_until
+from devstack.processes import ProcessGroup, ServiceProcess, child_env
 from tests.support.balancer import TcpBalancer
 from tests.support.mariadb import ScratchDatabase
-from tests.support.polling import poll_until
-from tests.support.processes import ProcessGroup, ServiceProcess, child_env
 from tests.support.service_graph import edge_between, nodes_by_key
-from tests.support.stack import Chain, start_notification, start_usermgmt, tracing_env
+from tests.support.stack import Chain, start_usermgmt
 from tests.support.xray_documents import USERMGMT, notification_name
 from tests.support.xray_local import LocalXRay, start_xray_local
 

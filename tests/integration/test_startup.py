@@ -10,10 +10,11 @@ from pathlib import Path
 import httpx
 import pytest
 
+from devstack import USERMGMT_HEALTH, tracing_env
+from devstack.ports import free_tcp_port
+from devstack.processes import ProcessGroup, child_env
 from tests.support.mariadb import ScratchDatabase
-from tests.support.ports import free_tcp_port
-from tests.support.processes import ProcessGroup, child_env
-from tests.support.stack import USERMGMT_HEALTH, start_usermgmt, tracing_env
+from tests.support.stack import start_usermgmt
 from tests.support.udp import SegmentCollector
 
 FORMS = "expected 'host:port' or 'tcp:host:port udp:host:port'"

@@ -11,10 +11,11 @@ from __future__ import annotations
 import httpx
 import pytest
 
+from devstack import tracing_env
+from devstack.processes import ProcessGroup
 from tests.support.mariadb import ScratchDatabase
-from tests.support.processes import ProcessGroup
 from tests.support.smtp import SmtpServer
-from tests.support.stack import MISSING_SEGMENT, start_chain, tracing_env
+from tests.support.stack import MISSING_SEGMENT, start_chain
 from tests.support.udp import SegmentCollector
 
 

@@ -8,10 +8,11 @@ from __future__ import annotations
 
 import httpx
 
+from devstack import start_notification, tracing_env
+from devstack.ports import free_tcp_port
+from devstack.processes import ProcessGroup
 from tests.support.mariadb import ScratchDatabase
-from tests.support.ports import free_tcp_port
-from tests.support.processes import ProcessGroup
-from tests.support.stack import start_notification, start_usermgmt, tracing_env
+from tests.support.stack import start_usermgmt
 from tests.support.udp import SegmentCollector
 from tests.support.xray import http_subsegments, segments, subsegments
 

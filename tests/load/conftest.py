@@ -7,9 +7,9 @@ from pathlib import Path
 
 import pytest
 
+from devstack.processes import ProcessGroup
 from tests.support.fixtures import database_or_fail
 from tests.support.mariadb import ScratchDatabase
-from tests.support.processes import ProcessGroup
 from tests.support.smtp import SmtpServer
 
 

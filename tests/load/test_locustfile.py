@@ -17,10 +17,11 @@ from typing import Any
 
 import pytest
 
+from devstack import tracing_env
+from devstack.processes import ProcessGroup, child_env
 from tests.support.mariadb import ScratchDatabase
-from tests.support.processes import ProcessGroup, child_env
 from tests.support.smtp import SmtpServer
-from tests.support.stack import start_chain, tracing_env
+from tests.support.stack import start_chain
 from tests.support.udp import SegmentCollector
 
 LOCUSTFILE = Path(__file__).resolve().parents[2] / "load" / "locustfile.py"

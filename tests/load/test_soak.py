@@ -10,7 +10,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-SCRIPT = Path(__file__).resolve().parents[2] / "scripts" / "soak.py"
+ROOT = Path(__file__).resolve().parents[2]
 SECONDS = 15
 PROCESSES = ("xray-local", "smtp-sink", "notification-v1", "usermgmt")
 TRACES = re.compile(r"^traces: (\d+) checked, (\d+) complete, 0 missing, 0 incomplete$", re.M)
@@ -20,7 +20,16 @@ RSS_ROW = r"^  {} +\d+\.\d +\d+\.\d +\d+\.\d +[+-]\d+\.\d$"
 
 def test_a_short_soak_loses_no_trace_and_reports_every_processs_memory(tmp_path: Path) -> None:
     result = subprocess.run(
-        [sys.executable, str(SCRIPT), "--seconds", str(SECONDS), "--log-dir", str(tmp_path)],
+        [
+            sys.executable,
+            "-m",
+            "scripts.soak",
+            "--seconds",
+            str(SECONDS),
+            "--log-dir",
+            str(tmp_path),
+        ],
+        cwd=ROOT,
         capture_output=True,
         text=True,
         timeout=SECONDS + 60,

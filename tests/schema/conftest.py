@@ -7,17 +7,12 @@ from collections.abc import Iterator
 import pytest
 import schemathesis
 
+from devstack import NOTIFICATION_HEALTH, USERMGMT_HEALTH, tracing_env
+from devstack.processes import ProcessGroup
 from tests.support.fixtures import database_or_fail
 from tests.support.mariadb import ScratchDatabase
-from tests.support.processes import ProcessGroup
 from tests.support.smtp import SmtpServer
-from tests.support.stack import (
-    NOTIFICATION_HEALTH,
-    USERMGMT_HEALTH,
-    Chain,
-    start_chain,
-    tracing_env,
-)
+from tests.support.stack import Chain, start_chain
 from tests.support.udp import SegmentCollector
 
 from .fuzzing import FuzzedService, load_schema

@@ -19,8 +19,8 @@ import schemathesis
 from hypothesis import strategies as st
 from schemathesis import Case, CheckContext, CheckFunction, Response
 
-from tests.support.polling import poll_until
-from tests.support.processes import ServiceProcess
+from devstack.polling import poll_until
+from devstack.processes import ServiceProcess
 from tests.support.udp import Document, SegmentCollector
 from tracing import HEADER_NAME, TraceHeader, parse_trace_header
 

@@ -23,7 +23,7 @@ from typing import Any
 
 from websockets.sync.client import ClientConnection, connect
 
-from .polling import poll_until
+from devstack.polling import poll_until
 
 NAMES = ("chromium", "chromium-browser", "google-chrome")
 HOW_TO_INSTALL = "install it with: apt-get update && apt-get install -y chromium"

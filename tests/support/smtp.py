@@ -12,8 +12,8 @@ from typing import Any
 from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import SMTP, Envelope, Session
 
-from .polling import poll_until
-from .ports import free_tcp_port
+from devstack.polling import poll_until
+from devstack.ports import free_tcp_port
 
 
 @dataclass(frozen=True)

@@ -1,18 +1,16 @@
-"""The call chain as real processes: notification and user management on loopback."""
+"""The call chain as real processes for the tests: devstack's services over a scratch MariaDB
+database, with what tests want of them (the cheapest bcrypt cost)."""
 
 from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
-from pathlib import Path
+
+import devstack
+from devstack import ProcessGroup, ServiceProcess, start_notification
 
 from .mariadb import ScratchDatabase
-from .ports import free_tcp_port
-from .processes import ProcessGroup, ServiceProcess
 
-SAMPLE_ALL_RULES = Path(__file__).resolve().parent.parent / "data" / "sample-all.json"
-USERMGMT_HEALTH = "/usermgmt/health-status"
-NOTIFICATION_HEALTH = "/notification/health-status"
 # Message the SDK logs when an instrumented call finds no segment (LOG_ERROR).
 MISSING_SEGMENT = "cannot find the current segment"
 
@@ -27,38 +25,6 @@ class Chain:
         return (self.usermgmt, self.notification)
 
 
-def tracing_env(daemon_address: str, *, sample_all: bool = True) -> dict[str, str]:
-    env = {"AWS_XRAY_DAEMON_ADDRESS": daemon_address}
-    if sample_all:
-        env["XRAY_SAMPLING_RULES"] = str(SAMPLE_ALL_RULES)
-    return env
-
-
-def start_notification(
-    group: ProcessGroup,
-    *,
-    tracing: Mapping[str, str],
-    smtp_port: int | None = None,
-    version: str = "V1",
-    extra: Mapping[str, str] | None = None,
-    name: str | None = None,
-) -> ServiceProcess:
-    env = {
-        "APP_VERSION": version,
-        "AWS_MAIL_SERVER_HOST": "127.0.0.1",
-        "AWS_MAIL_SERVER_PORT": str(smtp_port or free_tcp_port()),
-        **tracing,
-        **(extra or {}),
-    }
-    return group.start_module(
-        name or f"notification-{version.lower()}",
-        "notification",
-        env=env,
-        port=free_tcp_port(),
-        ready_path=NOTIFICATION_HEALTH,
-    )
-
-
 def start_usermgmt(
     group: ProcessGroup,
     *,
@@ -69,17 +35,16 @@ def start_usermgmt(
     extra: Mapping[str, str] | None = None,
     name: str = "usermgmt",
 ) -> ServiceProcess:
-    """User management; without `notification_port`, the notification service is down."""
-    env = {
-        **database.env(port=db_port),
-        "NOTIFICATION_SERVICE_HOST": "localhost",
-        "NOTIFICATION_SERVICE_PORT": str(notification_port or free_tcp_port()),
-        "BCRYPT_ROUNDS": "4",  # the policy is tested; the hashing cost is not
-        **tracing,
-        **(extra or {}),
-    }
-    return group.start_module(
-        name, "usermgmt", env=env, port=free_tcp_port(), ready_path=USERMGMT_HEALTH
+    """User management on `database`; without `notification_port`, the notification service
+    is down. `db_port` reaches the database through another port (a relay)."""
+    return devstack.start_usermgmt(
+        group,
+        tracing=tracing,
+        database=database.env(port=db_port),
+        notification_port=notification_port,
+        # The policy is tested; the hashing cost is not.
+        extra={"BCRYPT_ROUNDS": "4", **(extra or {})},
+        name=name,
     )
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import socket
 import threading
 
-from .ports import free_tcp_port
+from devstack.ports import free_tcp_port
 
 CHUNK = 65536
 

@@ -6,11 +6,11 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Any
 
+from devstack import SAMPLE_ALL_RULES
 from tracing import SamplingRequest, Segment, TraceHeader, Tracer, TracingSettings, create_tracer
 from tracing._current import scope
 from tracing._recording import RecordingTracer
 
-from .stack import SAMPLE_ALL_RULES
 from .udp import SegmentCollector
 from .xray import new_trace_id
 

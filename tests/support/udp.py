@@ -8,7 +8,7 @@ import threading
 from collections.abc import Callable
 from typing import Any
 
-from .polling import poll_until
+from devstack.polling import poll_until
 
 PROTOCOL_HEADER = b'{"format":"json","version":1}'
 RECEIVE_BUFFER_BYTES = 8 * 1024 * 1024

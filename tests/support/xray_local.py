@@ -4,7 +4,6 @@ segments, the X-Ray API and page on TCP, and OTLP/HTTP spans on a TCP port of it
 from __future__ import annotations
 
 import socket
-import sys
 from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
@@ -12,12 +11,19 @@ from typing import Any
 import boto3  # type: ignore[import-untyped]
 import httpx
 
-from .polling import poll_until
-from .ports import free_tcp_port, free_udp_port
-from .processes import ProcessGroup, ServiceProcess
+from devstack import (
+    XRAY_LOCAL_HEALTH,
+    ProcessGroup,
+    ServiceProcess,
+    free_tcp_port,
+    free_udp_port,
+    poll_until,
+)
+from devstack import start_xray_local as start_daemon
+
 from .xray_documents import Document, datagram
 
-HEALTH_PATH = "/health"
+HEALTH_PATH = XRAY_LOCAL_HEALTH
 OTLP_TRACES_PATH = "/v1/traces"
 
 
@@ -121,13 +127,8 @@ def start_xray_local(
     wait until GET /health answers."""
     udp_port, tcp_port = free_udp_port(), free_tcp_port()
     otlp_port = free_tcp_port() if otlp else None
-    addresses = ["-b", f"127.0.0.1:{udp_port}", "-t", f"127.0.0.1:{tcp_port}"]
-    addresses += ["--bind-otlp", "off" if otlp_port is None else f"127.0.0.1:{otlp_port}"]
-    process = group.start(
-        name,
-        [sys.executable, "-m", "xray_local", *addresses, *flags],
-        env={},
-        port=tcp_port,
-        ready_path=HEALTH_PATH,
+    off = () if otlp else ("--bind-otlp", "off")
+    process = start_daemon(
+        group, *off, *flags, udp_port=udp_port, tcp_port=tcp_port, otlp_port=otlp_port, name=name
     )
     return LocalXRay(process, udp_port, tcp_port, otlp_port)

@@ -6,8 +6,8 @@ import socket
 
 import pytest
 
+from devstack.ports import free_tcp_port
 from tests.support.fast_lane import FastLaneViolation, _Guard
-from tests.support.ports import free_tcp_port
 
 
 def watching() -> _Guard:

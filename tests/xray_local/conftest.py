@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
+from devstack.processes import ProcessGroup
 from tests.support.fixtures import database_or_fail
-from tests.support.processes import ProcessGroup
 from tests.support.xray_local import LocalXRay, start_xray_local
 
 from .scenario import Scenario, run_scenario

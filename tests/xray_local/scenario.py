@@ -15,11 +15,12 @@ from typing import Any
 
 import httpx
 
+from devstack import start_notification
+from devstack.polling import poll_until
+from devstack.processes import ProcessGroup, ServiceProcess
 from tests.support.mariadb import ScratchDatabase
-from tests.support.polling import poll_until
-from tests.support.processes import ProcessGroup, ServiceProcess
 from tests.support.smtp import SmtpServer
-from tests.support.stack import start_notification, start_usermgmt
+from tests.support.stack import start_usermgmt
 from tests.support.xray_local import LocalXRay, start_xray_local
 
 NEW_USER = {

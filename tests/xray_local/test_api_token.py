@@ -12,9 +12,9 @@ import httpx
 import pytest
 from botocore.exceptions import ClientError
 
+from devstack.processes import ProcessGroup
 from tests.support.chromium import ChromiumUnavailable, dump_dom
 from tests.support.dom import parse_html
-from tests.support.processes import ProcessGroup
 from tests.support.xray_documents import USERMGMT, chain_trace
 from tests.support.xray_local import LocalXRay, start_xray_local
 

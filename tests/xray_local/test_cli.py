@@ -10,8 +10,8 @@ from pathlib import Path
 import httpx
 import pytest
 
-from tests.support.ports import free_tcp_port, free_udp_port
-from tests.support.processes import ProcessGroup, child_env
+from devstack.ports import free_tcp_port, free_udp_port
+from devstack.processes import ProcessGroup, child_env
 from tests.support.xray_documents import chain_trace, datagram
 from tests.support.xray_local import HEALTH_PATH, LocalXRay, start_xray_local
 

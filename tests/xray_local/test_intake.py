@@ -7,8 +7,8 @@ import time
 
 import httpx
 
-from tests.support.polling import poll_until
-from tests.support.processes import ProcessGroup
+from devstack.polling import poll_until
+from devstack.processes import ProcessGroup
 from tests.support.udp import SegmentCollector
 from tests.support.xray_documents import (
     PROTOCOL_HEADER,

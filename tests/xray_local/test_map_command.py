@@ -5,8 +5,8 @@ from __future__ import annotations
 import subprocess
 import sys
 
-from tests.support.ports import free_tcp_port
-from tests.support.processes import child_env
+from devstack.ports import free_tcp_port
+from devstack.processes import child_env
 from tests.support.xray_documents import USERMGMT, chain_trace, notification_name
 from tests.support.xray_local import LocalXRay
 

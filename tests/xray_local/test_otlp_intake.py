@@ -20,8 +20,8 @@ from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import (
 from opentelemetry.proto.trace.v1.trace_pb2 import Span
 from opentelemetry.trace import SpanKind
 
+from devstack.polling import poll_until
 from tests.support.otel import ChainRecorders, SpanRecorder, chain_spans, otlp_http_exporter
-from tests.support.polling import poll_until
 from tests.support.xray_documents import PROTOCOL_HEADER, USERMGMT, notification_name
 from tests.support.xray_local import LocalXRay
 

@@ -11,9 +11,9 @@ from typing import Any
 
 import pytest
 
+from devstack.polling import poll_until
+from devstack.processes import ProcessGroup
 from tests.support.otel import SpanRecorder, otlp_http_exporter, span_id, xray_trace_id
-from tests.support.polling import poll_until
-from tests.support.processes import ProcessGroup
 from tests.support.xray_local import LocalXRay, start_xray_local
 
 from . import otlp_cases

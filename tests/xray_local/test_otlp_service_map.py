@@ -10,6 +10,8 @@ from typing import Any
 from opentelemetry.propagators.aws import AwsXRayPropagator
 from opentelemetry.trace import SpanKind
 
+from devstack.polling import poll_until
+from devstack.processes import ProcessGroup
 from tests.support.otel import (
     ChainRecorders,
     SpanRecorder,
@@ -18,8 +20,6 @@ from tests.support.otel import (
     span_id,
     xray_trace_id,
 )
-from tests.support.polling import poll_until
-from tests.support.processes import ProcessGroup
 from tests.support.xray_documents import (
     USERMGMT,
     chain_trace,

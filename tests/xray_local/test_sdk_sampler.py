@@ -11,9 +11,9 @@ from pathlib import Path
 
 import httpx
 
-from tests.support.polling import poll_until
-from tests.support.processes import ProcessGroup
-from tests.support.stack import start_notification
+from devstack import start_notification
+from devstack.polling import poll_until
+from devstack.processes import ProcessGroup
 from tests.support.xray_local import LocalXRay, start_xray_local
 
 from .scenario import SDK_POLLING_ERROR

@@ -10,10 +10,10 @@ from pathlib import Path
 import pytest
 import trustme
 
+from devstack.ports import refusing_port
 from notification.mailer import Mailer
 from notification.schemas import EmailRequest
 from tests.support.inprocess import notification_settings
-from tests.support.ports import refusing_port
 from tests.support.smtp import SmtpServer
 from tests.support.tracer import TracerFactory, request_segment
 from tests.support.udp import SegmentCollector

@@ -10,8 +10,8 @@ from collections.abc import Iterator
 
 import pytest
 
-from tests.support.polling import poll_until
-from tests.support.ports import free_udp_port
+from devstack.polling import poll_until
+from devstack.ports import free_udp_port
 from tests.support.tracer import make_tracer, request_segment
 from tests.support.udp import SegmentCollector
 from tests.support.xray import new_trace_id

@@ -8,7 +8,7 @@ import httpx
 import pytest
 from aws_xray_sdk.core.exceptions.exceptions import SegmentNotFoundException
 
-from tests.support.ports import refusing_port
+from devstack.ports import refusing_port
 from tests.support.tracer import TracerFactory, request_segment
 from tests.support.udp import SegmentCollector
 from tests.support.upstream import Upstream

@@ -13,7 +13,7 @@ from sqlalchemy.engine import Engine
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column
 
-from tests.support.ports import refusing_port
+from devstack.ports import refusing_port
 from tests.support.tracer import TracerFactory, request_segment
 from tests.support.udp import SegmentCollector
 from tests.support.xray import sql_subsegments

@@ -8,8 +8,8 @@ from aws_xray_sdk import global_sdk_config
 from fastapi import FastAPI
 from sqlalchemy import create_engine, text
 
-from tests.support.polling import poll_until
-from tests.support.ports import refusing_port
+from devstack.polling import poll_until
+from devstack.ports import refusing_port
 from tests.support.tracer import TracerFactory, make_tracer, request_segment
 from tests.support.udp import SegmentCollector
 from tests.support.upstream import Upstream

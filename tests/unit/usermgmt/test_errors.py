@@ -14,6 +14,7 @@ from typing import Any
 import httpx
 import pytest
 
+from devstack.ports import refusing_port, silent_port
 from tests.support.inprocess import (
     Notification,
     notification_service,
@@ -21,7 +22,6 @@ from tests.support.inprocess import (
     usermgmt_service,
     usermgmt_settings,
 )
-from tests.support.ports import refusing_port, silent_port
 from tests.support.tracer import tracing_to
 from tests.support.udp import SegmentCollector
 from tests.support.xray import http_subsegments, sql_subsegments

@@ -1,7 +1,8 @@
 """Start the project's real processes on loopback and always stop them.
 
-One helper for every integration test: each process gets its own log file, readiness is
-polled over HTTP, and a process that dies while starting fails the test with its log.
+Each process gets its own log file (and, for `make run`, its output echoed line by line),
+readiness is polled over HTTP, and a process that dies while starting is reported with the
+end of its log.
 """
 
 from __future__ import annotations
@@ -10,17 +11,19 @@ import os
 import signal
 import subprocess
 import sys
-from collections.abc import Mapping
+import threading
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import TracebackType
+from typing import IO
 
 import httpx
 
 from .polling import poll_until
 
-# What a child inherits from the test runner; everything else is set explicitly so that
-# an X-Ray or database variable in the developer's shell never leaks into a test.
+# What a child inherits from the process that starts it; everything else is set explicitly
+# so that an X-Ray or database variable in the developer's shell never leaks into a test.
 INHERITED_ENV = ("PATH", "HOME", "LANG", "LC_ALL", "TMPDIR", "SSL_CERT_FILE")
 LOG_TAIL_CHARS = 4000
 
@@ -56,18 +59,30 @@ class ServiceProcess:
         return self.popen.returncode
 
 
-def child_env(extra: Mapping[str, str]) -> dict[str, str]:
-    env = {key: os.environ[key] for key in INHERITED_ENV if key in os.environ}
+def child_env(extra: Mapping[str, str], *, inherit_all: bool = False) -> dict[str, str]:
+    inherited = os.environ if inherit_all else INHERITED_ENV
+    env = {key: os.environ[key] for key in inherited if key in os.environ}
     env["PYTHONUNBUFFERED"] = "1"
     env.update(extra)
     return env
 
 
+# Called with a process's name and each line it prints.
+Echo = Callable[[str, str], None]
+
+
 @dataclass
 class ProcessGroup:
-    """Processes started for one test or module; `with` guarantees they are stopped."""
+    """Processes started together; `with` guarantees they are stopped.
+
+    `inherit_environment`: the children see this process's whole environment under what
+    they are given (`make run`, so DB_HOSTNAME and the like reach the services), instead of
+    only INHERITED_ENV. `echo`: each line a child prints is passed to it, besides the log.
+    """
 
     log_dir: Path
+    inherit_environment: bool = False
+    echo: Echo | None = None
     processes: list[ServiceProcess] = field(default_factory=list)
 
     def start(
@@ -82,8 +97,16 @@ class ProcessGroup:
     ) -> ServiceProcess:
         self.log_dir.mkdir(parents=True, exist_ok=True)
         log_path = self.log_dir / f"{name}.log"
-        with log_path.open("wb") as log:
-            popen = subprocess.Popen(args, env=child_env(env), stdout=log, stderr=subprocess.STDOUT)
+        child = child_env(env, inherit_all=self.inherit_environment)
+        if self.echo is None:
+            with log_path.open("wb") as log:
+                popen = subprocess.Popen(args, env=child, stdout=log, stderr=subprocess.STDOUT)
+        else:
+            popen = subprocess.Popen(
+                args, env=child, stdout=subprocess.PIPE, stderr=subprocess.STDOUT
+            )
+            assert popen.stdout is not None
+            _relay(name, popen.stdout, log_path.open("wb"), self.echo)
         process = ServiceProcess(name, port, popen, log_path)
         self.processes.append(process)
         if ready_path is not None:
@@ -125,6 +148,19 @@ class ProcessGroup:
         tb: TracebackType | None,
     ) -> None:
         self.stop_all()
+
+
+def _relay(name: str, output: IO[bytes], log: IO[bytes], echo: Echo) -> None:
+    """Copy a child's output to its log and to `echo`, line by line, until it closes."""
+
+    def copy() -> None:
+        with output, log:
+            for line in output:
+                log.write(line)
+                log.flush()
+                echo(name, line.decode(errors="replace").rstrip("\n"))
+
+    threading.Thread(target=copy, name=f"relay-{name}", daemon=True).start()
 
 
 def wait_until_ready(process: ServiceProcess, path: str, timeout: float) -> None:
