@@ -186,10 +186,11 @@ def otlp_bodies(span_count: int) -> list[bytes]:
     """The calls `documents` makes, as OpenTelemetry spans, in protobuf requests of
     OTLP_BATCH spans (encoded before the clock starts, as an SDK's batch processor would)."""
     from opentelemetry.exporter.otlp.proto.common.trace_encoder import encode_spans
+    from opentelemetry.sdk.trace import ReadableSpan
 
     rng = random.Random(7)
     now = time.time()
-    spans = []
+    spans: list[ReadableSpan] = []
     while len(spans) < span_count:
         version = rng.choice(("V1", "V2"))
         recorders = ChainRecorders(notification_name(version))

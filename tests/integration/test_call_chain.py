@@ -14,7 +14,7 @@ from devstack import start_notification, tracing_env
 from devstack.processes import ProcessGroup
 from tests.support.mariadb import ScratchDatabase
 from tests.support.stack import Chain, start_usermgmt
-from tests.support.udp import SegmentCollector
+from tests.support.udp import Document, SegmentCollector
 from tests.support.xray import new_trace_id, segments
 
 ENTITY_ID = re.compile(r"^[0-9a-f]{16}$")
@@ -31,7 +31,7 @@ def trace_of(response: httpx.Response) -> str:
     return response.headers["X-Amzn-Trace-Id"].removeprefix("Root=")
 
 
-def documents_of(collector: SegmentCollector, chain: Chain, trace_id: str) -> list[dict]:
+def documents_of(collector: SegmentCollector, chain: Chain, trace_id: str) -> list[Document]:
     """All documents of `trace_id`, once a later request's documents have arrived: each
     process sends in order, so nothing of the first trace can still be on its way."""
     collector.wait_for_trace(trace_id, 2)

@@ -17,7 +17,9 @@ from typing import Any
 
 import schemathesis
 from hypothesis import strategies as st
-from schemathesis import Case, CheckContext, CheckFunction, Response
+from requests.structures import CaseInsensitiveDict
+from schemathesis import Case as GenericCase
+from schemathesis import CheckContext, CheckFunction, Response
 
 from devstack.polling import poll_until
 from devstack.processes import ServiceProcess
@@ -25,6 +27,9 @@ from tests.support.udp import Document, SegmentCollector
 from tracing import HEADER_NAME, TraceHeader, parse_trace_header
 
 from .trace_headers import trace_header_values
+
+# A generated request to any operation of a schema.
+Case = GenericCase[Any]
 
 # Bounded and repeatable: a fixed number of generated requests per operation, derandomized,
 # besides the examples and the coverage scenarios schemathesis derives from the spec.
@@ -68,7 +73,9 @@ def _with_fuzzed_trace_header(context: schemathesis.HookContext, case: Case) -> 
 
     def sent_with(value: str | None) -> Case:
         if value is not None:
-            case.headers = {**(case.headers or {}), HEADER_NAME: value}
+            headers = CaseInsensitiveDict(case.headers or {})
+            headers[HEADER_NAME] = value
+            case.headers = headers
         return case
 
     return st.one_of(st.none(), trace_header_values()).map(sent_with)

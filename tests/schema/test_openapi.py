@@ -8,12 +8,11 @@ warning or a traceback in the logs.
 from __future__ import annotations
 
 import schemathesis
-from schemathesis import Case
 
 from tests.support.stack import Chain
 from tests.support.udp import SegmentCollector
 
-from .fuzzing import FuzzedService, problems_logged, wait_until_quiet
+from .fuzzing import Case, FuzzedService, problems_logged, wait_until_quiet
 
 notification_api = schemathesis.pytest.from_fixture("notification_schema")
 usermgmt_api = schemathesis.pytest.from_fixture("usermgmt_schema")

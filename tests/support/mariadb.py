@@ -44,7 +44,7 @@ class ScratchDatabase:
             "DB_PASSWORD": self.password,
         }
 
-    def connect(self) -> pymysql.Connection:  # type: ignore[type-arg]
+    def connect(self) -> pymysql.Connection:
         return pymysql.connect(
             host=self.host,
             port=self.port,
@@ -60,7 +60,7 @@ class ScratchDatabase:
             return list(cur.fetchall())
 
 
-def server_connection(database: str | None = None) -> pymysql.Connection:  # type: ignore[type-arg]
+def server_connection(database: str | None = None) -> pymysql.Connection:
     try:
         return pymysql.connect(
             host=HOST,

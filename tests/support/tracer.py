@@ -9,6 +9,7 @@ from typing import Any
 from devstack import SAMPLE_ALL_RULES
 from tracing import SamplingRequest, Segment, TraceHeader, Tracer, TracingSettings, create_tracer
 from tracing._current import scope
+from tracing._header import Sampled
 from tracing._recording import RecordingTracer
 
 from .udp import SegmentCollector
@@ -41,7 +42,7 @@ def request_segment(tracer: Tracer, *, sampled: bool | None = True) -> Iterator[
     """What the middleware does around one request, for code that runs inside one; with
     `sampled=None`, the tracer's sampling decides."""
     assert isinstance(tracer, RecordingTracer), "a request segment needs tracing on"
-    decision = None if sampled is None else ("1" if sampled else "0")
+    decision: Sampled | None = None if sampled is None else ("1" if sampled else "0")
     header = TraceHeader(new_trace_id(), None, decision)
     with scope():
         segment = tracer.begin_segment(header, SamplingRequest("test", "GET", "/"))

@@ -8,7 +8,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
-import boto3  # type: ignore[import-untyped]
+import boto3
 import httpx
 
 from devstack import (

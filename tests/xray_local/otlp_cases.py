@@ -156,7 +156,7 @@ def exceptions(tracer: Tracer) -> Spans:
     return {"server": server, "call": call}
 
 
-def annotations(tracer: Tracer) -> Spans:
+def indexed_annotations(tracer: Tracer) -> Spans:
     server = _server(
         tracer,
         **{
@@ -504,7 +504,7 @@ CASES = [
     ),
     Case(
         "annotations",
-        annotations,
+        indexed_annotations,
         [
             Rule(
                 "aws.xray.annotations-names-annotations",

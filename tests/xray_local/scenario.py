@@ -111,7 +111,7 @@ def _run(group: ProcessGroup, database: ScratchDatabase, smtp: SmtpServer) -> Sc
         scenario.v2_traces.append(trace_of(response))
     response = httpx.post(f"{users['V1'].base_url}/usermgmt/user", json=NEW_USER, timeout=10)
     scenario.user_trace = trace_of(response)
-    smtp.wait_for_mail_to(NEW_USER["email"])
+    smtp.wait_for_mail_to(str(NEW_USER["email"]))
     wait_until_complete(scenario)
     return scenario
 

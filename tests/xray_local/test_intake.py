@@ -50,7 +50,7 @@ def stored_trace_ids(xray: LocalXRay) -> set[str]:
 
 def test_bad_datagrams_are_counted_by_reason_and_the_daemon_keeps_serving(xray: LocalXRay) -> None:
     trace = chain_trace()
-    sent = xray.send([data for data, _ in BAD_DATAGRAMS] + trace)
+    sent = xray.send([*(data for data, _ in BAD_DATAGRAMS), *trace])
     stats = xray.wait_for_datagrams(sent)
     expected: dict[str, int] = {}
     for _, reason in BAD_DATAGRAMS:

@@ -169,7 +169,8 @@ def test_local_root_call_becomes_a_service_segment_and_a_remote_subsegment() -> 
     receiver = Receiver()
     span = _span(
         Span.SPAN_KIND_CLIENT,
-        parent=secrets.token_bytes(8),
+        secrets.token_bytes(8),  # the parent
+        None,  # a new trace id: the attributes below are all the keywords
         **{
             "aws.span.kind": "LOCAL_ROOT",
             "aws.local.service": "worker",

@@ -82,7 +82,7 @@ def test_the_sdk_sampler_takes_its_rules_from_the_daemon(
 
     def reported() -> bool:
         statistics = xray.stats()["sampling"]["never-info"]
-        return statistics["requests"] == INFO_REQUESTS and statistics["clients"] == 1
+        return bool(statistics["requests"] == INFO_REQUESTS and statistics["clients"] == 1)
 
     poll_until(reported, "the SDK to report the rule's statistics", timeout=TARGETS_TIMEOUT)
     stats = xray.stats()

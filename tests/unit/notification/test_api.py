@@ -51,7 +51,7 @@ async def test_send_accepts_then_delivers_to_every_recipient(
     assert (mail.message["To"], mail.message["Cc"]) == ("to@example.com", "cc@example.com")
     assert "bcc@example.com" not in str(mail.message)  # Bcc goes by the envelope only
     assert mail.message["Subject"] == "Hello" and mail.message["From"] == "notification@example.com"
-    assert mail.message.get_payload().strip() == "Body text"
+    assert str(mail.message.get_payload()).strip() == "Body text"
 
 
 @pytest.mark.parametrize(

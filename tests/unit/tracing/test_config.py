@@ -1,6 +1,7 @@
 """Tracing settings: the SDK's environment variables, validated before the SDK sees them."""
 
 import os
+from pathlib import Path
 
 import pytest
 from pydantic import ValidationError
@@ -119,7 +120,7 @@ def test_invalid_values_fail_naming_the_variable(
 
 
 def test_sampling_rules_must_be_an_sdk_rules_file(
-    tmp_path, monkeypatch: pytest.MonkeyPatch
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     rules = tmp_path / "rules.json"
     rules.write_text('{"rules": []}')

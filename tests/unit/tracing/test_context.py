@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import random
+from pathlib import Path
 
 import httpx
 import pytest
@@ -106,7 +107,7 @@ def check_every_subsegment_belongs_to_its_request(
 
 
 def test_concurrent_requests_never_share_subsegments(
-    tracer: Tracer, collector: SegmentCollector, upstream: Upstream, tmp_path
+    tracer: Tracer, collector: SegmentCollector, upstream: Upstream, tmp_path: Path
 ) -> None:
     app = build_app(tracer, upstream, f"sqlite:///{tmp_path / 'db.sqlite'}")
     responses = asyncio.run(fire(app, paths()))
@@ -114,7 +115,7 @@ def test_concurrent_requests_never_share_subsegments(
 
 
 def test_the_same_holds_under_uvloop(
-    tracer: Tracer, collector: SegmentCollector, upstream: Upstream, tmp_path
+    tracer: Tracer, collector: SegmentCollector, upstream: Upstream, tmp_path: Path
 ) -> None:
     app = build_app(tracer, upstream, f"sqlite:///{tmp_path / 'db.sqlite'}")
     with asyncio.Runner(loop_factory=uvloop.new_event_loop) as runner:

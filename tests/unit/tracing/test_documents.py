@@ -6,12 +6,18 @@ import logging
 import orjson
 import pytest
 
-from tracing._documents import MAX_DOCUMENT_BYTES, PROTOCOL_HEADER, serialize, to_datagrams
+from tracing._documents import (
+    MAX_DOCUMENT_BYTES,
+    PROTOCOL_HEADER,
+    Document,
+    serialize,
+    to_datagrams,
+)
 
 TRACE_ID = "1-5759e988-bd862e3fe1be46a994272793"
 
 
-def segment(subsegments: list[dict]) -> dict:
+def segment(subsegments: list[Document]) -> Document:
     return {
         "name": "svc",
         "id": "aaaaaaaaaaaaaaaa",
@@ -22,7 +28,7 @@ def segment(subsegments: list[dict]) -> dict:
     }
 
 
-def subsegment(index: int, query_chars: int = 100) -> dict:
+def subsegment(index: int, query_chars: int = 100) -> Document:
     return {
         "name": "db@host",
         "id": f"{index:016x}",
@@ -33,7 +39,7 @@ def subsegment(index: int, query_chars: int = 100) -> dict:
     }
 
 
-def decode(datagrams: list[bytes]) -> list[dict]:
+def decode(datagrams: list[bytes]) -> list[Document]:
     assert all(d.startswith(PROTOCOL_HEADER) for d in datagrams)
     assert all(len(d) <= MAX_DOCUMENT_BYTES + len(PROTOCOL_HEADER) for d in datagrams)
     return [json.loads(d[len(PROTOCOL_HEADER) :]) for d in datagrams]

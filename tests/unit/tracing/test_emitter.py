@@ -23,7 +23,7 @@ _lookups: list[str] = []
 _recording = threading.Event()
 
 
-def _audit(event: str, args: tuple) -> None:
+def _audit(event: str, args: tuple[object, ...]) -> None:
     if event == "socket.getaddrinfo" and _recording.is_set():
         _lookups.append(str(args[0]))
 

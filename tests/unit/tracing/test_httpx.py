@@ -10,19 +10,19 @@ from aws_xray_sdk.core.exceptions.exceptions import SegmentNotFoundException
 
 from devstack.ports import refusing_port
 from tests.support.tracer import TracerFactory, request_segment
-from tests.support.udp import SegmentCollector
+from tests.support.udp import Document, SegmentCollector
 from tests.support.upstream import Upstream
-from tracing import Tracer, parse_trace_header, traced_async_transport, traced_transport
+from tracing import Segment, Tracer, parse_trace_header, traced_async_transport, traced_transport
 from tracing._httpx import _recorded_url
 
 MISSING = "cannot find the current segment/subsegment"
 
 
-def only_call(collector: SegmentCollector, segment: object) -> dict:
-    [doc] = collector.wait_for_trace(segment.trace_id, 1)  # type: ignore[attr-defined]
+def only_call(collector: SegmentCollector, segment: Segment) -> Document:
+    [doc] = collector.wait_for_trace(segment.trace_id, 1)
     [sub] = doc["subsegments"]
     assert sub["parent_id"] == doc["id"]
-    return sub
+    return sub  # type: ignore[no-any-return]
 
 
 def test_a_call_is_a_remote_subsegment_and_the_callee_gets_its_id(

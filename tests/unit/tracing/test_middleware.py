@@ -15,7 +15,7 @@ from starlette.types import ASGIApp
 
 from servicekit import install_error_handlers
 from tests.support.tracer import TracerFactory
-from tests.support.udp import SegmentCollector
+from tests.support.udp import Document, SegmentCollector
 from tests.support.upstream import Upstream
 from tests.support.xray import new_trace_id
 from tracing import (
@@ -77,7 +77,7 @@ async def call(app: ASGIApp, path: str, headers: dict[str, str] | None = None) -
         return await client.get(path, headers=headers)
 
 
-def only_document(collector: SegmentCollector, trace_id: str) -> dict:
+def only_document(collector: SegmentCollector, trace_id: str) -> Document:
     [doc] = collector.wait_for_trace(trace_id, 1)
     return doc
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import logging
 import urllib.parse
+from pathlib import Path
 
 import pytest
 from aws_xray_sdk.core.exceptions.exceptions import SegmentNotFoundException
@@ -15,7 +16,7 @@ from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column
 
 from devstack.ports import refusing_port
 from tests.support.tracer import TracerFactory, request_segment
-from tests.support.udp import SegmentCollector
+from tests.support.udp import Document, SegmentCollector
 from tests.support.xray import sql_subsegments
 from tracing import Tracer, instrument_engine
 
@@ -32,19 +33,19 @@ class Item(Base):
     name: Mapped[str] = mapped_column(String(50))
 
 
-def engine_for(tracer: Tracer, tmp_path) -> Engine:  # type: ignore[no-untyped-def]
+def engine_for(tracer: Tracer, tmp_path: Path) -> Engine:
     engine = create_engine(f"sqlite:///{tmp_path / 'items.db'}")
     Base.metadata.create_all(engine)
     instrument_engine(engine, tracer)
     return engine
 
 
-def documents(collector: SegmentCollector, segment: object) -> list[dict]:
+def documents(collector: SegmentCollector, segment: object) -> list[Document]:
     return collector.wait_for_trace(segment.trace_id, 1)  # type: ignore[attr-defined]
 
 
 def test_each_statement_is_one_subsegment_without_values(
-    new_tracer: TracerFactory, collector: SegmentCollector, tmp_path
+    new_tracer: TracerFactory, collector: SegmentCollector, tmp_path: Path
 ) -> None:
     tracer = new_tracer()
     engine = engine_for(tracer, tmp_path)
@@ -66,7 +67,7 @@ def test_each_statement_is_one_subsegment_without_values(
 
 
 def test_executemany_is_one_subsegment(
-    new_tracer: TracerFactory, collector: SegmentCollector, tmp_path
+    new_tracer: TracerFactory, collector: SegmentCollector, tmp_path: Path
 ) -> None:
     tracer = new_tracer()
     engine = engine_for(tracer, tmp_path)
@@ -77,7 +78,7 @@ def test_executemany_is_one_subsegment(
 
 
 def test_many_statements_stream_out_and_nothing_grows(
-    new_tracer: TracerFactory, collector: SegmentCollector, tmp_path
+    new_tracer: TracerFactory, collector: SegmentCollector, tmp_path: Path
 ) -> None:
     """The SDK's patch appended to urllib.parse.uses_netloc on every query."""
     tracer = new_tracer()
@@ -103,7 +104,7 @@ def test_many_statements_stream_out_and_nothing_grows(
 
 
 def test_a_failing_statement_is_a_fault_with_its_cause(
-    new_tracer: TracerFactory, collector: SegmentCollector, tmp_path
+    new_tracer: TracerFactory, collector: SegmentCollector, tmp_path: Path
 ) -> None:
     tracer = new_tracer()
     engine = engine_for(tracer, tmp_path)
@@ -117,7 +118,7 @@ def test_a_failing_statement_is_a_fault_with_its_cause(
 
 
 def test_a_database_that_cannot_be_reached_is_a_fault(
-    new_tracer: TracerFactory, collector: SegmentCollector, tmp_path
+    new_tracer: TracerFactory, collector: SegmentCollector, tmp_path: Path
 ) -> None:
     tracer = new_tracer()
     engine = create_engine(f"sqlite:///{tmp_path / 'missing-dir' / 'x.db'}")
@@ -151,7 +152,7 @@ def test_the_recorded_url_never_carries_the_password(
 def test_outside_any_segment_the_sdk_strategy_applies(
     new_tracer: TracerFactory,
     collector: SegmentCollector,
-    tmp_path,
+    tmp_path: Path,
     caplog: pytest.LogCaptureFixture,
     strategy: str,
 ) -> None:
@@ -175,7 +176,7 @@ def test_outside_any_segment_the_sdk_strategy_applies(
 
 
 def test_untraced_work_runs_under_every_strategy(
-    new_tracer: TracerFactory, collector: SegmentCollector, tmp_path
+    new_tracer: TracerFactory, collector: SegmentCollector, tmp_path: Path
 ) -> None:
     tracer = new_tracer(AWS_XRAY_CONTEXT_MISSING="RUNTIME_ERROR")
     engine = engine_for(tracer, tmp_path)

@@ -113,7 +113,9 @@ async def test_each_password_rule_is_reported(
         ({"enabled": "perhaps"}, "enabled"),
     ],
 )
-async def test_an_invalid_field_is_named(api: httpx.AsyncClient, change: dict, field: str) -> None:
+async def test_an_invalid_field_is_named(
+    api: httpx.AsyncClient, change: dict[str, object], field: str
+) -> None:
     body = assert_error(await api.post("/user", json=new_user(**change)), 422, f"{field}:")
     assert [error["field"] for error in body["errors"]] == [field]
 
