@@ -2,8 +2,9 @@
 
 `make deploy [OVERLAY=sidecar]` and `make canary V1=3 V2=1` run this. The manifests name the
 images `xray-fastapi/<name>:dev`; a throwaway kustomization wraps the chosen one and points each
-image at the registry and tag given, after checking what kustomize would otherwise fail on
-obscurely (a missing secret file) or what would deploy but not work (example values).
+image at the registry and tag given (and, for the canary, sets the replica counts given on
+k8s/overlays/canary), after checking what kustomize would otherwise fail on obscurely (a
+missing secret file) or what would deploy but not work (example values).
 
     python scripts/k8s_deploy.py --registry R --tag T [--overlay NAME | --canary V1 V2]
                                  [--dry-run]   # print the manifests instead of applying them
@@ -23,6 +24,10 @@ REPO = Path(__file__).resolve().parent.parent
 K8S = REPO / "k8s"
 BASE = K8S / "base"
 OVERLAYS = K8S / "overlays"
+CANARY = OVERLAYS / "canary"
+CANARY_DEPLOYMENTS = ("notification-v1", "notification-v2")
+# More pods than this of one version is a typo, not a canary step.
+MAX_REPLICAS = 50
 SECRETS = BASE / "secrets"
 SITE_ENV = BASE / "site.env"
 # Every image the manifests build from this repository (tests/deploy keeps this list honest).
@@ -42,15 +47,8 @@ def shown(path: Path) -> Path:
 
 def kustomization_dir(overlay: str | None, canary: tuple[int, int] | None) -> Path:
     if canary is not None:
-        v1, v2 = canary
-        path = OVERLAYS / f"canary-{v1}-{v2}"
-        if not path.is_dir():
-            splits = ", ".join(
-                f"V1={p.name.split('-')[1]} V2={p.name.split('-')[2]}"
-                for p in sorted(OVERLAYS.glob("canary-*-*"))
-            )
-            raise DeployError(f"no canary overlay for V1={v1} V2={v2}; there are: {splits}")
-        return path
+        check_canary(*canary)
+        return CANARY
     if overlay is None:
         return BASE
     path = OVERLAYS / overlay
@@ -58,6 +56,13 @@ def kustomization_dir(overlay: str | None, canary: tuple[int, int] | None) -> Pa
         names = ", ".join(sorted(p.name for p in OVERLAYS.iterdir() if p.is_dir()))
         raise DeployError(f"no overlay {overlay!r} in {OVERLAYS}; there are: {names}")
     return path
+
+
+def check_canary(v1: int, v2: int) -> None:
+    if not (0 <= v1 <= MAX_REPLICAS and 0 <= v2 <= MAX_REPLICAS):
+        raise DeployError(f"V1={v1} V2={v2}: each count is a number of pods, 0 to {MAX_REPLICAS}")
+    if v1 + v2 == 0:
+        raise DeployError("V1=0 V2=0 would leave no notification pod: give one version pods")
 
 
 def missing_secret_files() -> list[Path]:
@@ -89,21 +94,46 @@ def check_registry(registry: str, tag: str) -> None:
         raise DeployError(f"tag {tag!r}: deploy the exact tag `make push` pushed (TAG=...)")
 
 
-def wrapper_kustomization(target: Path, directory: Path, registry: str, tag: str) -> str:
+def wrapper_kustomization(
+    target: Path,
+    directory: Path,
+    *,
+    images: tuple[str, str] | None = None,
+    replicas: tuple[int, int] | None = None,
+) -> str:
+    """`target` with each image of this repository at `images` (registry, tag) and, for the
+    canary, V1 and V2 at `replicas` pods."""
     # kustomize refuses absolute paths to other kustomizations, not relative ones.
     lines = [
         "apiVersion: kustomize.config.k8s.io/v1beta1",
         "kind: Kustomization",
         "resources:",
         f"  - {os.path.relpath(target, directory)}",
-        "images:",
     ]
-    for image in IMAGES:
-        lines += [f"  - name: {image}", f"    newName: {registry}/{image}", f"    newTag: {tag}"]
+    if images is not None:
+        registry, tag = images
+        lines.append("images:")
+        for image in IMAGES:
+            lines += [
+                f"  - name: {image}",
+                f"    newName: {registry}/{image}",
+                f"    newTag: {tag}",
+            ]
+    if replicas is not None:
+        lines.append("replicas:")
+        for name, count in zip(CANARY_DEPLOYMENTS, replicas, strict=True):
+            lines += [f"  - name: {name}", f"    count: {count}"]
     return "\n".join(lines) + "\n"
 
 
-def run(target: Path, registry: str, tag: str, *, dry_run: bool) -> int:
+def run(
+    target: Path,
+    registry: str,
+    tag: str,
+    *,
+    dry_run: bool,
+    replicas: tuple[int, int] | None = None,
+) -> int:
     check_registry(registry, tag)
     missing = missing_secret_files()
     if missing:
@@ -119,7 +149,9 @@ def run(target: Path, registry: str, tag: str, *, dry_run: bool) -> int:
         raise DeployError("kubectl is not on PATH: install it (docs/eks.md, step 1)")
     with tempfile.TemporaryDirectory(prefix="k8s-deploy-") as directory:
         Path(directory, "kustomization.yaml").write_text(
-            wrapper_kustomization(target, Path(directory), registry, tag)
+            wrapper_kustomization(
+                target, Path(directory), images=(registry, tag), replicas=replicas
+            )
         )
         command = (
             [kubectl, "kustomize", directory] if dry_run else [kubectl, "apply", "-k", directory]
@@ -141,7 +173,7 @@ def main(argv: list[str] | None = None) -> int:
     canary = (args.canary[0], args.canary[1]) if args.canary else None
     try:
         target = kustomization_dir(args.overlay, canary)
-        return run(target, args.registry, args.tag, dry_run=args.dry_run)
+        return run(target, args.registry, args.tag, dry_run=args.dry_run, replicas=canary)
     except DeployError as exc:
         print(f"k8s_deploy: {exc}", file=sys.stderr)
         return 2

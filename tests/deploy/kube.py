@@ -10,6 +10,7 @@ from typing import Any
 
 import pytest
 import yaml
+from scripts.k8s_deploy import wrapper_kustomization
 
 from .tools import REPO, run
 
@@ -49,6 +50,30 @@ def kustomize(directory: Path) -> list[Obj]:
 
 def overlay_names() -> list[str]:
     return sorted(p.name for p in (K8S / "overlays").iterdir() if p.is_dir())
+
+
+# The canary steps the docs walk through; `make canary` fills k8s/overlays/canary with any.
+CANARY_STEPS = ((4, 0), (3, 1), (2, 2), (1, 3), (0, 4))
+
+
+def canary_name(v1: int, v2: int) -> str:
+    return f"canary-{v1}-{v2}"
+
+
+def build_names() -> list[str]:
+    """Every kustomization users apply: the base, each overlay, and each canary step as
+    `make canary` applies it."""
+    return ["base", *overlay_names(), *(canary_name(v1, v2) for v1, v2 in CANARY_STEPS)]
+
+
+def canary_step(k8s_copy: Path, v1: int, v2: int) -> Path:
+    """The kustomization `make canary V1=v1 V2=v2` applies (images left as they are)."""
+    directory = k8s_copy / "steps" / canary_name(v1, v2)
+    directory.mkdir(parents=True)
+    (directory / "kustomization.yaml").write_text(
+        wrapper_kustomization(k8s_copy / "overlays" / "canary", directory, replicas=(v1, v2))
+    )
+    return directory
 
 
 def component_names() -> list[str]:

@@ -55,10 +55,21 @@ def test_every_image_of_this_repository_is_replaced(k8s: Path, overlay: str | No
             assert repository.startswith(f"{REGISTRY}/"), f"{container.where}: add it to IMAGES"
 
 
-def test_an_unknown_split_is_refused_with_the_choices(k8s: Path) -> None:
-    result = deploy(k8s, "--registry", REGISTRY, "--tag", TAG, "--canary", "5", "0")
+def test_any_split_is_applied_not_only_the_documented_steps(k8s: Path) -> None:
+    objects = dry_run(k8s, "--canary", "5", "0")
+    assert named(objects, "Deployment", "notification-v1")["spec"]["replicas"] == 5
+    assert named(objects, "Deployment", "notification-v2")["spec"]["replicas"] == 0
+
+
+@pytest.mark.parametrize(
+    ("v1", "v2", "said"),
+    [("0", "0", "no notification pod"), ("-1", "2", "0 to 50"), ("3", "500", "0 to 50")],
+    ids=["no-pods", "negative", "typo"],
+)
+def test_an_impossible_split_is_refused_saying_why(k8s: Path, v1: str, v2: str, said: str) -> None:
+    result = deploy(k8s, "--registry", REGISTRY, "--tag", TAG, "--dry-run", "--canary", v1, v2)
     assert result.returncode == 2
-    assert "no canary overlay for V1=5 V2=0" in result.stderr and "V1=3 V2=1" in result.stderr
+    assert said in result.stderr and "k8s_deploy:" in result.stderr
 
 
 def test_a_missing_secret_file_is_named_with_the_fix(k8s: Path) -> None:

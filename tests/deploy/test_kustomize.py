@@ -11,7 +11,7 @@ import kubernetes_validate
 import pytest
 import yaml
 
-from .kube import K8S, Obj, cluster_config, component_names, label, overlay_names
+from .kube import K8S, Obj, build_names, cluster_config, component_names, label, overlay_names
 
 # The capitalised markers in the manifests that `replacements` overwrite.
 PLACEHOLDER = re.compile(
@@ -69,7 +69,7 @@ def test_every_component_has_a_readme() -> None:
     assert not missing
 
 
-@pytest.mark.parametrize("name", ["base", *overlay_names()])
+@pytest.mark.parametrize("name", build_names())
 def test_every_object_validates_strictly(builds: dict[str, list[Obj]], name: str) -> None:
     version = kubernetes_version()
     problems = []
@@ -94,14 +94,14 @@ def test_strict_validation_rejects_a_misspelt_field(base: list[Obj]) -> None:
         kubernetes_validate.validate(broken, kubernetes_version(), strict=True)
 
 
-@pytest.mark.parametrize("name", ["base", *overlay_names()])
+@pytest.mark.parametrize("name", build_names())
 def test_only_cluster_objects_are_output(builds: dict[str, list[Obj]], name: str) -> None:
     kinds = {obj["kind"] for obj in builds[name]}
     assert not kinds & NOT_FOR_THE_CLUSTER
     assert "site-settings" not in {obj["metadata"]["name"] for obj in builds[name]}
 
 
-@pytest.mark.parametrize("name", ["base", *overlay_names()])
+@pytest.mark.parametrize("name", build_names())
 def test_no_placeholder_is_left(builds: dict[str, list[Obj]], name: str) -> None:
     left = {
         f"{label(obj)}: {text}"

@@ -12,6 +12,7 @@ import yaml
 from .kube import (
     Container,
     Obj,
+    build_names,
     cluster_config,
     containers,
     image_repository,
@@ -21,9 +22,8 @@ from .kube import (
     pod_template,
     workloads,
 )
-from .kube import overlay_names as _overlay_names
 
-BUILDS = ["base", *_overlay_names()]
+BUILDS = build_names()
 DAEMON_IMAGE = "amazon/aws-xray-daemon"
 DAEMON_PORT = 2000
 ROLE_ANNOTATION = "eks.amazonaws.com/role-arn"
