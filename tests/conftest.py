@@ -5,6 +5,7 @@ from collections.abc import Iterator
 
 import pytest
 
+from tests.support.smtp import SmtpServer
 from tests.support.udp import SegmentCollector
 
 
@@ -17,6 +18,15 @@ def collector() -> Iterator[SegmentCollector]:
     collector = SegmentCollector()
     yield collector
     collector.close()
+
+
+@pytest.fixture
+def smtp() -> Iterator[SmtpServer]:
+    """A real SMTP server (aiosmtpd) on loopback for one test; tests/integration shares one
+    for the session."""
+    server = SmtpServer()
+    yield server
+    server.stop()
 
 
 @pytest.fixture(scope="session", autouse=True)

@@ -14,7 +14,7 @@ from fastapi import FastAPI
 from starlette.concurrency import run_in_threadpool
 from starlette.types import ASGIApp
 
-from servicekit import attach_resources, document_trace_header, install_error_handlers
+from servicekit import service_app
 from tracing import create_tracer, instrument_app
 
 from .api import HEALTH_PATH, PREFIX, router
@@ -62,16 +62,14 @@ def build_app(resources: Resources) -> FastAPI:
         yield
         resources.tracer.close()
 
-    app = FastAPI(
+    app = service_app(
         title="Notification Microservice",
         summary=f"Version {settings.app_version}: sends emails. Traced with AWS X-Ray.",
         version=settings.app_version,
+        prefix=PREFIX,
         lifespan=lifespan,
-        docs_url=f"{PREFIX}/docs",
-        redoc_url=None,
-        openapi_url=f"{PREFIX}/openapi.json",
+        resources=resources,
     )
-    attach_resources(app, resources)
     app.include_router(router)
     if resources.faults is not None:
         app.include_router(admin, prefix=PREFIX)
@@ -79,6 +77,4 @@ def build_app(resources: Resources) -> FastAPI:
             "fault injection enabled, starting with %s",
             resources.faults.faults.model_dump(by_alias=True),
         )
-    install_error_handlers(app)
-    document_trace_header(app)
     return app

@@ -1,5 +1,6 @@
 """What both services share apart from tracing: settings base, logging, errors, start-up."""
 
+from .app import service_app
 from .errors import error_response, install_error_handlers
 from .openapi import document_trace_header
 from .server import load_settings, serve
@@ -17,4 +18,5 @@ __all__ = [
     "load_settings",
     "resources_dependency",
     "serve",
+    "service_app",
 ]

@@ -27,11 +27,7 @@ class DisabledTracer:
     enabled = False
 
     def __init__(self, name: str) -> None:
-        self._name = name
-
-    @property
-    def name(self) -> str:
-        return self._name
+        self.name = name
 
     def start(self) -> None:
         log.info("X-Ray tracing is off (AWS_XRAY_SDK_ENABLED=false)")

@@ -28,11 +28,7 @@ class RecordingTracer(ABC):
     enabled = True
 
     def __init__(self, name: str) -> None:
-        self._name = name
-
-    @property
-    def name(self) -> str:
-        return self._name
+        self.name = name
 
     # --- what the backend implements (the Recorder protocol) ---------------------------
 

@@ -15,7 +15,7 @@ from sqlalchemy import exc as sa_exc
 from starlette.concurrency import run_in_threadpool
 from starlette.types import ASGIApp
 
-from servicekit import attach_resources, document_trace_header, install_error_handlers
+from servicekit import service_app
 from tracing import create_tracer, instrument_app
 
 from .api import HEALTH_PATH, PREFIX, router
@@ -51,18 +51,14 @@ def build_app(resources: Resources) -> FastAPI:
         database.dispose()
         tracer.close()
 
-    app = FastAPI(
+    app = service_app(
         title="User Management Microservice",
         summary="Users in MySQL; calls the notification service. Traced with AWS X-Ray.",
         version="1.0.0",
+        prefix=PREFIX,
         lifespan=lifespan,
-        docs_url=f"{PREFIX}/docs",
-        redoc_url=None,
-        openapi_url=f"{PREFIX}/openapi.json",
+        resources=resources,
     )
-    attach_resources(app, resources)
     app.include_router(router)
-    install_error_handlers(app)
-    document_trace_header(app)
     install_errors(app)
     return app

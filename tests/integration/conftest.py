@@ -7,12 +7,11 @@ from pathlib import Path
 
 import pytest
 
-from devstack import tracing_env
 from devstack.processes import ProcessGroup
 from tests.support.fixtures import database_or_fail
 from tests.support.mariadb import ScratchDatabase
 from tests.support.smtp import SmtpServer
-from tests.support.stack import Chain, start_chain
+from tests.support.stack import Chain, running_chain
 from tests.support.udp import SegmentCollector
 
 
@@ -41,13 +40,13 @@ def chain(
 ) -> Iterator[Chain]:
     """notification V1 and user management over MariaDB, sampling every request, sending to
     `collector`: the stack most tests share, telling their traces apart by id."""
-    with ProcessGroup(tmp_path_factory.mktemp("chain")) as group:
-        yield start_chain(
-            group,
-            tracing=tracing_env(collector.address),
-            database=shared_database,
-            smtp_port=smtp.port,
-        )
+    with running_chain(
+        tmp_path_factory.mktemp("chain"),
+        daemon_address=collector.address,
+        database=shared_database,
+        smtp_port=smtp.port,
+    ) as chain:
+        yield chain
 
 
 @pytest.fixture

@@ -1,4 +1,4 @@
-"""Fixtures for the load tests: a scratch database, an SMTP server and a process group."""
+"""Fixtures for the load tests: a scratch database and a process group (SMTP: tests/conftest)."""
 
 from __future__ import annotations
 
@@ -10,20 +10,12 @@ import pytest
 from devstack.processes import ProcessGroup
 from tests.support.fixtures import database_or_fail
 from tests.support.mariadb import ScratchDatabase
-from tests.support.smtp import SmtpServer
 
 
 @pytest.fixture
 def database() -> Iterator[ScratchDatabase]:
     with database_or_fail("usermgmt_load") as db:
         yield db
-
-
-@pytest.fixture
-def smtp() -> Iterator[SmtpServer]:
-    server = SmtpServer()
-    yield server
-    server.stop()
 
 
 @pytest.fixture

@@ -7,12 +7,11 @@ from collections.abc import Iterator
 import pytest
 import schemathesis
 
-from devstack import NOTIFICATION_HEALTH, USERMGMT_HEALTH, tracing_env
-from devstack.processes import ProcessGroup
+from devstack import NOTIFICATION_HEALTH, USERMGMT_HEALTH
 from tests.support.fixtures import database_or_fail
 from tests.support.mariadb import ScratchDatabase
 from tests.support.smtp import SmtpServer
-from tests.support.stack import Chain, start_chain
+from tests.support.stack import Chain, running_chain
 from tests.support.udp import SegmentCollector
 
 from .fuzzing import FuzzedService, load_schema
@@ -34,37 +33,27 @@ def chain(
     the notification service's emails go to an SMTP sink."""
     smtp = SmtpServer()
     try:
-        with ProcessGroup(tmp_path_factory.mktemp("schema")) as group:
-            yield start_chain(
-                group,
-                tracing=tracing_env(collector.address),
-                database=database,
-                smtp_port=smtp.port,
-            )
+        with running_chain(
+            tmp_path_factory.mktemp("schema"),
+            daemon_address=collector.address,
+            database=database,
+            smtp_port=smtp.port,
+        ) as chain:
+            yield chain
     finally:
         smtp.stop()
 
 
 @pytest.fixture(scope="package")
 def notification(chain: Chain, collector: SegmentCollector) -> FuzzedService:
-    return FuzzedService(
-        process=chain.notification,
-        segment_name="V1-Notification-Microservice",
-        untraced_paths=frozenset({NOTIFICATION_HEALTH}),
-        collector=collector,
-        logs=list(chain.processes),
-    )
+    name, untraced = "V1-Notification-Microservice", frozenset({NOTIFICATION_HEALTH})
+    return FuzzedService(chain.notification, name, untraced, collector, list(chain.processes))
 
 
 @pytest.fixture(scope="package")
 def usermgmt(chain: Chain, collector: SegmentCollector) -> FuzzedService:
-    return FuzzedService(
-        process=chain.usermgmt,
-        segment_name="User-Management-Microservice",
-        untraced_paths=frozenset({USERMGMT_HEALTH}),
-        collector=collector,
-        logs=list(chain.processes),
-    )
+    name, untraced = "User-Management-Microservice", frozenset({USERMGMT_HEALTH})
+    return FuzzedService(chain.usermgmt, name, untraced, collector, list(chain.processes))
 
 
 @pytest.fixture(scope="package")

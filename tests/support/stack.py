@@ -3,11 +3,13 @@ database, with what tests want of them (the cheapest bcrypt cost)."""
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
 from dataclasses import dataclass
+from pathlib import Path
 
 import devstack
-from devstack import ProcessGroup, ServiceProcess, start_notification
+from devstack import ProcessGroup, ServiceProcess, start_notification, tracing_env
 
 from .mariadb import ScratchDatabase
 
@@ -62,3 +64,15 @@ def start_chain(
         group, tracing=tracing, database=database, notification_port=notification.port, extra=extra
     )
     return Chain(usermgmt=usermgmt, notification=notification)
+
+
+@contextmanager
+def running_chain(
+    log_dir: Path, *, daemon_address: str, database: ScratchDatabase, smtp_port: int
+) -> Iterator[Chain]:
+    """The chain for a whole module or session of tests, sampling every request and sending
+    to `daemon_address`; stopped when the block ends."""
+    with ProcessGroup(log_dir) as group:
+        yield start_chain(
+            group, tracing=tracing_env(daemon_address), database=database, smtp_port=smtp_port
+        )

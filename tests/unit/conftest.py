@@ -1,12 +1,17 @@
 """Fixtures for the in-process tests: a real UDP collector, tracers sending to it, an upstream,
 an SMTP server; settings from the test alone."""
 
-from collections.abc import Iterator
+from collections.abc import AsyncIterator, Iterator
 from typing import Any
 
 import pytest
 
-from tests.support.inprocess import service_variables
+from tests.support.inprocess import (
+    Notification,
+    notification_service,
+    notification_settings,
+    service_variables,
+)
 from tests.support.smtp import SmtpServer
 from tests.support.tracer import TracerFactory, make_tracer
 from tests.support.udp import SegmentCollector
@@ -48,7 +53,10 @@ def new_tracer(collector: SegmentCollector) -> Iterator[TracerFactory]:
 
 
 @pytest.fixture
-def smtp() -> Iterator[SmtpServer]:
-    server = SmtpServer()
-    yield server
-    server.stop()
+async def notification(smtp: SmtpServer) -> AsyncIterator[Notification]:
+    """Notification V1 in-process, mailing `smtp`."""
+    settings = notification_settings(
+        AWS_MAIL_SERVER_HOST="127.0.0.1", AWS_MAIL_SERVER_PORT=smtp.port
+    )
+    async with notification_service(settings) as service:
+        yield service

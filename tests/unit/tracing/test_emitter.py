@@ -58,14 +58,19 @@ class FakeEntity:
         }
 
 
-def test_an_ip_address_is_never_looked_up(collector: SegmentCollector, lookups: list[str]) -> None:
-    emitter = DaemonEmitter(Endpoint("127.0.0.1", collector.port))
+def send_all(emitter: DaemonEmitter, collector: SegmentCollector, count: int) -> None:
+    """Start `emitter`, send `count` documents and see them arrive, then close it."""
     emitter.start()
     trace_id = new_trace_id()
-    for index in range(200):
+    for index in range(count):
         emitter.send_entity(FakeEntity(index, trace_id))
-    collector.wait_for_trace(trace_id, 200)
+    collector.wait_for_trace(trace_id, count)
     emitter.close()
+
+
+def test_an_ip_address_is_never_looked_up(collector: SegmentCollector, lookups: list[str]) -> None:
+    emitter = DaemonEmitter(Endpoint("127.0.0.1", collector.port))
+    send_all(emitter, collector, 200)
     assert lookups == []
     assert emitter.stats.datagrams_sent == 200
 
@@ -74,12 +79,7 @@ def test_a_host_name_is_resolved_once_not_per_segment(
     collector: SegmentCollector, lookups: list[str]
 ) -> None:
     emitter = DaemonEmitter(Endpoint("localhost", collector.port), refresh_seconds=3600)
-    emitter.start()
-    trace_id = new_trace_id()
-    for index in range(500):
-        emitter.send_entity(FakeEntity(index, trace_id))
-    collector.wait_for_trace(trace_id, 500)
-    emitter.close()
+    send_all(emitter, collector, 500)
     assert lookups == ["localhost"]
     assert emitter.target == ("127.0.0.1", collector.port)
 

@@ -135,32 +135,32 @@ class TestOutsideAnySegment:
             self.call(tracer, upstream)
         assert upstream.requests == []
 
-    def test_log_error_logs_once_and_calls(
+    @pytest.mark.parametrize(
+        ("strategy", "said"),
+        [
+            (
+                "LOG_ERROR",
+                [
+                    "cannot find the current segment/subsegment, please make sure you have a "
+                    "segment open"
+                ],
+            ),
+            ("IGNORE_ERROR", []),
+        ],
+    )
+    def test_log_error_logs_once_ignore_error_says_nothing_and_both_call(
         self,
         new_tracer: TracerFactory,
-        collector: SegmentCollector,
         upstream: Upstream,
         caplog: pytest.LogCaptureFixture,
+        strategy: str,
+        said: list[str],
     ) -> None:
-        tracer = new_tracer(AWS_XRAY_CONTEXT_MISSING="LOG_ERROR")
+        tracer = new_tracer(AWS_XRAY_CONTEXT_MISSING=strategy)
         with caplog.at_level(logging.DEBUG):
             assert self.call(tracer, upstream).status_code == 200
-        assert [r.getMessage() for r in caplog.records if r.levelno >= logging.WARNING] == [
-            "cannot find the current segment/subsegment, please make sure you have a segment open"
-        ]
+        assert [r.getMessage() for r in caplog.records if r.levelno >= logging.WARNING] == said
         assert "x-amzn-trace-id" not in upstream.headers_for("/outside")
-
-    def test_ignore_error_says_nothing_and_calls(
-        self,
-        new_tracer: TracerFactory,
-        collector: SegmentCollector,
-        upstream: Upstream,
-        caplog: pytest.LogCaptureFixture,
-    ) -> None:
-        tracer = new_tracer(AWS_XRAY_CONTEXT_MISSING="IGNORE_ERROR")
-        with caplog.at_level(logging.DEBUG):
-            assert self.call(tracer, upstream).status_code == 200
-        assert [r for r in caplog.records if r.levelno >= logging.WARNING] == []
 
 
 @pytest.mark.parametrize(

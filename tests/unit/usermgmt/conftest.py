@@ -1,4 +1,5 @@
-"""Fixtures: user management in-process on SQLite, calling notification V1 in-process."""
+"""Fixtures: user management in-process on SQLite, calling notification V1 in-process
+(tests/unit/conftest.py)."""
 
 from __future__ import annotations
 
@@ -12,21 +13,9 @@ from tests.support.inprocess import (
     Notification,
     Usermgmt,
     client,
-    notification_service,
-    notification_settings,
     usermgmt_service,
     usermgmt_settings,
 )
-from tests.support.smtp import SmtpServer
-
-
-@pytest.fixture
-async def notification(smtp: SmtpServer) -> AsyncIterator[Notification]:
-    settings = notification_settings(
-        AWS_MAIL_SERVER_HOST="127.0.0.1", AWS_MAIL_SERVER_PORT=smtp.port
-    )
-    async with notification_service(settings) as service:
-        yield service
 
 
 @pytest.fixture
