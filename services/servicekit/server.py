@@ -22,8 +22,8 @@ SECRET_MARKERS = ("PASSWORD", "SECRET", "TOKEN", "DATABASE_URL")
 def serve(settings_class: type[S], app_factory: str, *, prog: str) -> None:
     """Run `app_factory` ("module:function", called with the settings) under uvicorn.
 
-    The factory is imported only after the settings are valid: importing it loads the
-    X-Ray SDK, which cannot cope with a malformed AWS_XRAY_DAEMON_ADDRESS.
+    The factory is imported and called only once the settings are valid: building its tracer
+    loads the X-Ray SDK, which cannot cope with a malformed AWS_XRAY_DAEMON_ADDRESS.
     """
     settings = load_settings(settings_class, prog)
     configure_logging(settings.log_level, settings.log_format)
