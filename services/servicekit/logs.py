@@ -7,7 +7,7 @@ import logging
 import sys
 from datetime import UTC, datetime
 
-from tracing import TraceIdFilter
+from tracing import SDK_LOGGERS, TraceIdFilter
 
 from .settings import LogFormat, LogLevel
 
@@ -25,9 +25,9 @@ def configure_logging(level: LogLevel, log_format: LogFormat) -> None:
     for name in ("uvicorn", "uvicorn.error", "uvicorn.access"):
         logging.getLogger(name).handlers[:] = []
         logging.getLogger(name).propagate = True
-    # Chatty at INFO: httpx logs every request (the trace has them), the SDK's sampler logs
-    # every decision made without centralized rules, botocore its polling of them.
-    for chatty in ("httpx", "aws_xray_sdk", "botocore"):
+    # Chatty at INFO: httpx logs every request (the trace has them), the tracing SDK's own
+    # loggers (tracing.SDK_LOGGERS) its routine work.
+    for chatty in ("httpx", *SDK_LOGGERS):
         logging.getLogger(chatty).setLevel(max(logging.WARNING, root.level))
 
 

@@ -60,6 +60,7 @@ if TYPE_CHECKING:  # SQLAlchemy is installed with the services that have a datab
 
 __all__ = [
     "HEADER_NAME",
+    "SDK_LOGGERS",
     "AnnotationValue",
     "Call",
     "ContextMissing",
@@ -82,6 +83,11 @@ __all__ = [
     "traced_async_transport",
     "traced_transport",
 ]
+
+
+# Loggers of the libraries behind the seam, too chatty at INFO for a service's log: the X-Ray
+# SDK's sampler logs every decision made without centralized rules, botocore its polling.
+SDK_LOGGERS = ("aws_xray_sdk", "botocore")
 
 
 def create_tracer(
