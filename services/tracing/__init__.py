@@ -15,8 +15,9 @@ A request's path through the package (X-Ray, the backend today)::
                 └─ any other call          with tracer.outbound_call(name) as call:
                                                call.put_metadata(...)
                 │
-    response <──┘ X-Amzn-Trace-Id on it; end_segment ─> XRayTracer ─> _emitter: the document
-                  (_documents: split to fit a datagram) in one UDP datagram to the daemon
+    response <──┘ X-Amzn-Trace-Id on it; end_segment ─> XRayTracer ─> _emitter: the segment
+                  document (split by _documents where one datagram is too small) over UDP
+                  to the daemon, resolved once, never blocking
     log lines: TraceIdFilter (_logging) reads current_trace_id() from _current
 
 What a service sees is small and typed (`_seam`): a `Tracer` from `create_tracer`, the four
