@@ -71,26 +71,26 @@ def exercise(chain: Chain) -> dict[str, str]:
 
 
 @pytest.fixture(scope="module")
-def emitted(chain: Chain, shared_collector: SegmentCollector) -> dict[str, list[dict[str, Any]]]:
+def emitted(chain: Chain, collector: SegmentCollector) -> dict[str, list[dict[str, Any]]]:
     traces = exercise(chain)
     # Each process sends in order: once a later request's documents are in, all are.
     barrier = exercise(chain)["call chain"]
-    shared_collector.wait_for_trace(barrier, 2)
-    return {what: shared_collector.for_trace(trace_id) for what, trace_id in traces.items()}
+    collector.wait_for_trace(barrier, 2)
+    return {what: collector.for_trace(trace_id) for what, trace_id in traces.items()}
 
 
 def test_every_document_validates_against_the_schema(
-    emitted: dict[str, list[dict[str, Any]]], shared_collector: SegmentCollector
+    emitted: dict[str, list[dict[str, Any]]], collector: SegmentCollector
 ) -> None:
     assert all(emitted.values()), {what: len(docs) for what, docs in emitted.items()}
     validator = Draft4Validator(SCHEMA)
     problems = [
         f"{document.get('name')} {'/'.join(map(str, error.absolute_path))}: {error.message[:200]}"
-        for document in shared_collector.snapshot()  # this test's and every other one's
+        for document in collector.snapshot()  # this test's and every other one's
         for error in validator.iter_errors(document)
     ]
     assert problems == []
-    assert shared_collector.malformed == []
+    assert collector.malformed == []
 
 
 def request_of(documents: list[dict[str, Any]]) -> dict[str, Any]:

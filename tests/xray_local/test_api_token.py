@@ -7,6 +7,7 @@ import json
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
@@ -22,7 +23,7 @@ from .inprocess import InProcessApi
 
 TOKEN = "k6XzP0f1-token_for_tests"
 TRACE_OPERATIONS = ["/TraceSummaries", "/ServiceGraph", "/Traces", "/TraceGraph", "/TraceSegments"]
-BODIES = {
+BODIES: dict[str, dict[str, Any]] = {
     "/TraceSummaries": {"StartTime": 1, "EndTime": 2},
     "/ServiceGraph": {"StartTime": 1, "EndTime": 2},
     "/Traces": {"TraceIds": []},

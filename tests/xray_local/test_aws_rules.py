@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -69,7 +69,7 @@ def untraced_call(index: int) -> list[Document]:
 class Rule:
     name: str
     source: str  # where AWS says so
-    traces: dict[str, Callable[[int], list[Document]]]
+    traces: Mapping[str, Callable[[int], list[Document]]]
     expected: Any  # the names selected, or {name: field value}
     filter: str = ""
     field: str | None = None  # a summary field to read, instead of which are selected
