@@ -30,10 +30,10 @@ from pathlib import Path
 from typing import Any
 
 import httpx
-from tests.support.otel import ChainRecorders, chain_spans
-from tests.support.xray_documents import chain_trace, datagram, notification_name
 
 from devstack import free_tcp_port, free_udp_port
+from tests.support.otel import ChainRecorders, chain_spans
+from tests.support.xray_documents import chain_trace, datagram, notification_name
 
 QUERY_DOCUMENTS = 100_000
 QUERY_REPEATS = 15

@@ -41,10 +41,6 @@ from pathlib import Path
 from typing import Any
 
 import httpx
-from tests.support.mariadb import ScratchDatabase, scratch_database
-from tests.support.stack import start_usermgmt
-from tests.support.xray import http_subsegments, new_trace_id, sql_subsegments
-from tests.support.xray_local import LocalXRay, start_xray_local
 
 from devstack import (
     ProcessGroup,
@@ -55,6 +51,10 @@ from devstack import (
     start_smtp_sink,
     tracing_env,
 )
+from tests.support.mariadb import ScratchDatabase, scratch_database
+from tests.support.stack import start_usermgmt
+from tests.support.xray import http_subsegments, new_trace_id, sql_subsegments
+from tests.support.xray_local import LocalXRay, start_xray_local
 
 ROOT = Path(__file__).resolve().parent.parent
 

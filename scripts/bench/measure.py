@@ -6,9 +6,8 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 
-from tests.support.mariadb import ScratchDatabase
-
 from devstack.processes import ProcessGroup, ServiceProcess
+from tests.support.mariadb import ScratchDatabase
 
 from .modes import SEGMENTS_PER_REQUEST, Chain, Mode, Sinks, Telemetry, start_chain
 from .wrk import WrkResult, run_wrk

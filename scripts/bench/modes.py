@@ -14,9 +14,8 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 from pathlib import Path
 
-from tests.support.mariadb import ScratchDatabase
-
 from devstack import ProcessGroup, ServiceProcess, start_notification, start_usermgmt, tracing_env
+from tests.support.mariadb import ScratchDatabase
 
 from .sinks import OtlpSink, UdpSink
 

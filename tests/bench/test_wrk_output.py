@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pytest
+
 from scripts.bench.wrk import WrkError, parse_wrk
 
 CLEAN = """\

@@ -10,6 +10,7 @@ from typing import Any
 
 import pytest
 import yaml
+
 from scripts.k8s_deploy import wrapper_kustomization
 
 from .tools import REPO, run
