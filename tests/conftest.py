@@ -5,6 +5,8 @@ from collections.abc import Iterator
 
 import pytest
 
+from tests.support.fixtures import database_or_fail
+from tests.support.mariadb import ScratchDatabase
 from tests.support.smtp import SmtpServer
 from tests.support.udp import SegmentCollector
 
@@ -18,6 +20,13 @@ def collector() -> Iterator[SegmentCollector]:
     collector = SegmentCollector()
     yield collector
     collector.close()
+
+
+@pytest.fixture(scope="session")
+def shared_database() -> Iterator[ScratchDatabase]:
+    """A scratch MariaDB database for the stacks that serve a whole session or package."""
+    with database_or_fail() as db:
+        yield db
 
 
 @pytest.fixture

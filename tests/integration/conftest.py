@@ -22,13 +22,11 @@ def smtp() -> Iterator[SmtpServer]:
     server.stop()
 
 
-def _scratch_database() -> Iterator[ScratchDatabase]:
+@pytest.fixture
+def database() -> Iterator[ScratchDatabase]:
+    """A database of this test's own (`shared_database`, tests/conftest.py, is the stack's)."""
     with database_or_fail() as db:
         yield db
-
-
-database = pytest.fixture(_scratch_database, name="database")
-shared_database = pytest.fixture(_scratch_database, name="shared_database", scope="session")
 
 
 @pytest.fixture(scope="session")

@@ -10,10 +10,10 @@ import socket
 
 import httpx
 
-from devstack import start_notification, tracing_env
+from devstack import tracing_env
 from devstack.processes import ProcessGroup
 from tests.support.mariadb import ScratchDatabase
-from tests.support.stack import Chain, start_usermgmt
+from tests.support.stack import Chain, start_chain
 from tests.support.udp import Document, SegmentCollector
 from tests.support.xray import new_trace_id, segments
 
@@ -123,21 +123,16 @@ def test_names_and_eks_metadata_follow_the_environment(
     """AWS_XRAY_TRACING_NAME names the nodes; in a pod, segments say where they ran."""
     in_a_pod = {"KUBERNETES_SERVICE_HOST": "10.100.0.1", "EKS_CLUSTER_NAME": "xray-demo"}
     tracing = tracing_env(collector.address)
-    notification = start_notification(
-        group,
-        version="V2",
-        tracing=tracing,
-        extra={**in_a_pod, "AWS_XRAY_TRACING_NAME": "Notify-Canary"},
-    )
-    assert notification.port is not None
-    usermgmt = start_usermgmt(
+    chain = start_chain(
         group,
         tracing=tracing,
         database=database,
-        notification_port=notification.port,
-        extra={**in_a_pod, "AWS_XRAY_TRACING_NAME": "Users-Blue"},
+        version="V2",
+        extra=in_a_pod,
+        notification_extra={"AWS_XRAY_TRACING_NAME": "Notify-Canary"},
+        usermgmt_extra={"AWS_XRAY_TRACING_NAME": "Users-Blue"},
     )
-    response = httpx.get(f"{usermgmt.base_url}/usermgmt/notification-xray")
+    response = httpx.get(f"{chain.usermgmt.base_url}/usermgmt/notification-xray")
     assert response.json()["appversion"] == "V2"
     docs = collector.wait_for_trace(trace_of(response), 2)
     [users] = segments(docs, "Users-Blue")

@@ -21,7 +21,7 @@ from devstack import start_notification, tracing_env
 from devstack.processes import ProcessGroup, ServiceProcess
 from tests.support.balancer import TcpBalancer
 from tests.support.mariadb import ScratchDatabase
-from tests.support.stack import start_usermgmt
+from tests.support.stack import start_chain, start_usermgmt
 from tests.support.udp import SegmentCollector
 
 REQUESTS = 1000
@@ -133,14 +133,13 @@ def test_per_request_connections_leave_time_wait_on_the_server(
     """Thousands of short connections a second must not use up user management's ephemeral
     ports: it asks the notification service to close, so TIME_WAIT is mostly held there."""
     off = {"AWS_XRAY_SDK_ENABLED": "false"}
-    notification = start_notification(group, tracing=off)
-    usermgmt = start_usermgmt(
+    chain = start_chain(
         group,
         tracing=off,
         database=database,
-        notification_port=notification.port,
-        extra={"NOTIFICATION_CONNECTION_POLICY": "per-request"},
+        usermgmt_extra={"NOTIFICATION_CONNECTION_POLICY": "per-request"},
     )
+    usermgmt, notification = chain.processes
 
     port = f":{notification.port}"
     client_side_before = time_wait(peer_port=port)

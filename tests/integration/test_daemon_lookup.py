@@ -12,10 +12,10 @@ from pathlib import Path
 
 import httpx
 
-from devstack import start_notification, tracing_env
+from devstack import tracing_env
 from devstack.processes import ProcessGroup
 from tests.support.mariadb import ScratchDatabase
-from tests.support.stack import start_usermgmt
+from tests.support.stack import start_chain
 from tests.support.udp import SegmentCollector
 from tests.support.xray import new_trace_id, sampled_header
 
@@ -30,15 +30,14 @@ def test_no_lookup_per_segment(
     # service is addressed by IP.
     tracing = tracing_env(f"localhost:{collector.port}")
     audited = {"PYTHONPATH": AUDIT, "AUDIT_HOST": "localhost"}
-    notification = start_notification(group, tracing=tracing, extra=audited)
-    assert notification.port is not None
-    usermgmt = start_usermgmt(
+    chain = start_chain(
         group,
         tracing=tracing,
         database=database,
-        notification_port=notification.port,
-        extra={**audited, "NOTIFICATION_SERVICE_HOST": "127.0.0.1"},
+        extra=audited,
+        usermgmt_extra={"NOTIFICATION_SERVICE_HOST": "127.0.0.1"},
     )
+    usermgmt, notification = chain.processes
     trace_ids = [new_trace_id() for _ in range(REQUESTS)]
     with httpx.Client(base_url=usermgmt.base_url) as client:
         for trace_id in trace_ids:

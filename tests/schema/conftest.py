@@ -8,7 +8,6 @@ import pytest
 import schemathesis
 
 from devstack import NOTIFICATION_HEALTH, USERMGMT_HEALTH
-from tests.support.fixtures import database_or_fail
 from tests.support.mariadb import ScratchDatabase
 from tests.support.smtp import SmtpServer
 from tests.support.stack import Chain, running_chain
@@ -18,15 +17,9 @@ from .fuzzing import FuzzedService, load_schema
 
 
 @pytest.fixture(scope="package")
-def database() -> Iterator[ScratchDatabase]:
-    with database_or_fail() as db:
-        yield db
-
-
-@pytest.fixture(scope="package")
 def chain(
     tmp_path_factory: pytest.TempPathFactory,
-    database: ScratchDatabase,
+    shared_database: ScratchDatabase,
     collector: SegmentCollector,
 ) -> Iterator[Chain]:
     """notification V1 and user management, sampling every request, sending to `collector`;
@@ -36,7 +29,7 @@ def chain(
         with running_chain(
             tmp_path_factory.mktemp("schema"),
             daemon_address=collector.address,
-            database=database,
+            database=shared_database,
             smtp_port=smtp.port,
         ) as chain:
             yield chain

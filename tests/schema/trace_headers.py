@@ -46,14 +46,25 @@ SAMPLED = st.one_of(st.sampled_from(["0", "1", "?"]), FIELD_TEXT)
 KEYS = st.sampled_from(["Root", "Parent", "Sampled", "Self", "Lineage", "root", "", "Root "])
 
 
+def _known_fields(
+    draw: st.DrawFn,
+    roots: st.SearchStrategy[str],
+    parents: st.SearchStrategy[str],
+    sampled: st.SearchStrategy[str],
+) -> list[str]:
+    """A Root, perhaps a Parent, perhaps a Sampled decision, drawn from these."""
+    fields = [f"Root={draw(roots)}"]
+    if draw(st.booleans()):
+        fields.append(f"Parent={draw(parents)}")
+    if draw(st.booleans()):
+        fields.append(f"Sampled={draw(sampled)}")
+    return fields
+
+
 @st.composite
 def _fields(draw: st.DrawFn) -> str:
     """Root, Parent, Sampled and other fields in any order, any of them broken or repeated."""
-    fields = [f"Root={draw(ROOTS)}"]
-    if draw(st.booleans()):
-        fields.append(f"Parent={draw(PARENTS)}")
-    if draw(st.booleans()):
-        fields.append(f"Sampled={draw(SAMPLED)}")
+    fields = _known_fields(draw, ROOTS, PARENTS, SAMPLED)
     extra = draw(st.lists(st.tuples(KEYS, FIELD_TEXT), max_size=2))
     fields.extend(f"{key}={value}" for key, value in extra)
     if draw(st.booleans()):
@@ -66,11 +77,7 @@ def _fields(draw: st.DrawFn) -> str:
 @st.composite
 def _valid(draw: st.DrawFn) -> str:
     """A header the services continue: a root, perhaps a parent, perhaps a sampling decision."""
-    fields = [f"Root={draw(VALID_ROOTS)}"]
-    if draw(st.booleans()):
-        fields.append(f"Parent={draw(_hex(16))}")
-    if draw(st.booleans()):
-        fields.append(f"Sampled={draw(st.sampled_from(['0', '1', '?']))}")
+    fields = _known_fields(draw, VALID_ROOTS, _hex(16), st.sampled_from(["0", "1", "?"]))
     return ";".join(fields)
 
 

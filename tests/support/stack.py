@@ -57,11 +57,25 @@ def start_chain(
     database: ScratchDatabase,
     smtp_port: int | None = None,
     extra: Mapping[str, str] | None = None,
+    version: str = "V1",
+    notification_extra: Mapping[str, str] | None = None,
+    usermgmt_extra: Mapping[str, str] | None = None,
 ) -> Chain:
-    notification = start_notification(group, tracing=tracing, smtp_port=smtp_port, extra=extra)
-    assert notification.port is not None
+    """Notification `version`, then user management calling it; `extra` goes to both, the
+    other two to one each."""
+    notification = start_notification(
+        group,
+        tracing=tracing,
+        smtp_port=smtp_port,
+        version=version,
+        extra={**(extra or {}), **(notification_extra or {})},
+    )
     usermgmt = start_usermgmt(
-        group, tracing=tracing, database=database, notification_port=notification.port, extra=extra
+        group,
+        tracing=tracing,
+        database=database,
+        notification_port=notification.port,
+        extra={**(extra or {}), **(usermgmt_extra or {})},
     )
     return Chain(usermgmt=usermgmt, notification=notification)
 

@@ -14,6 +14,22 @@ def new_trace_id() -> str:
     return f"1-{int(time.time()):08x}-{secrets.token_hex(12)}"
 
 
+# A fixed trace id, for documents that are never sent.
+FIXED_TRACE_ID = "1-5759e988-bd862e3fe1be46a994272793"
+
+
+def minimal_document(**fields: Any) -> Document:
+    """A segment document with only what X-Ray requires, plus `fields`."""
+    return {
+        "name": "svc",
+        "id": "aaaaaaaaaaaaaaaa",
+        "trace_id": FIXED_TRACE_ID,
+        "start_time": 1.0,
+        "end_time": 2.0,
+        **fields,
+    }
+
+
 def sampled_header(trace_id: str) -> dict[str, str]:
     return {"X-Amzn-Trace-Id": f"Root={trace_id};Sampled=1"}
 

@@ -9,6 +9,7 @@ from typing import Any
 import pytest
 from jsonschema import Draft4Validator
 
+from tests.support.xray import minimal_document
 from tracing._conform import MAX_FIELD_CHARS, conform, recorded_url
 from tracing._documents import PROTOCOL_HEADER, to_datagrams
 
@@ -19,18 +20,9 @@ SCHEMA = Draft4Validator(
         ).read_text()
     )
 )
-TRACE_ID = "1-5759e988-bd862e3fe1be46a994272793"
 
 
-def document(**fields: Any) -> dict[str, Any]:
-    return {
-        "name": "svc",
-        "id": "aaaaaaaaaaaaaaaa",
-        "trace_id": TRACE_ID,
-        "start_time": 1.0,
-        "end_time": 2.0,
-        **fields,
-    }
+document = minimal_document
 
 
 def written(original: dict[str, Any]) -> dict[str, Any]:

@@ -6,6 +6,7 @@ import logging
 import orjson
 import pytest
 
+from tests.support.xray import FIXED_TRACE_ID, minimal_document
 from tracing._documents import (
     MAX_DOCUMENT_BYTES,
     PROTOCOL_HEADER,
@@ -14,18 +15,11 @@ from tracing._documents import (
     to_datagrams,
 )
 
-TRACE_ID = "1-5759e988-bd862e3fe1be46a994272793"
+TRACE_ID = FIXED_TRACE_ID
 
 
 def segment(subsegments: list[Document]) -> Document:
-    return {
-        "name": "svc",
-        "id": "aaaaaaaaaaaaaaaa",
-        "trace_id": TRACE_ID,
-        "start_time": 1.0,
-        "end_time": 2.0,
-        "subsegments": subsegments,
-    }
+    return minimal_document(subsegments=subsegments)
 
 
 def subsegment(index: int, query_chars: int = 100) -> Document:

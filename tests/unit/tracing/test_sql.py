@@ -18,7 +18,7 @@ from devstack.ports import refusing_port
 from tests.support.tracer import TracerFactory, request_segment
 from tests.support.udp import Document, SegmentCollector
 from tests.support.xray import sql_subsegments
-from tracing import Tracer, instrument_engine
+from tracing import Segment, Tracer, instrument_engine
 
 SECRET = "s3cr3t-value"
 
@@ -40,15 +40,24 @@ def engine_for(tracer: Tracer, tmp_path: Path) -> Engine:
     return engine
 
 
-def documents(collector: SegmentCollector, segment: object) -> list[Document]:
-    return collector.wait_for_trace(segment.trace_id, 1)  # type: ignore[attr-defined]
+def documents(collector: SegmentCollector, segment: Segment) -> list[Document]:
+    return collector.wait_for_trace(segment.trace_id, 1)
+
+
+@pytest.fixture
+def tracer(new_tracer: TracerFactory) -> Tracer:
+    return new_tracer()
+
+
+@pytest.fixture
+def engine(tracer: Tracer, tmp_path: Path) -> Engine:
+    """A SQLite file with the items table, its statements recorded by `tracer`."""
+    return engine_for(tracer, tmp_path)
 
 
 def test_each_statement_is_one_subsegment_without_values(
-    new_tracer: TracerFactory, collector: SegmentCollector, tmp_path: Path
+    tracer: Tracer, engine: Engine, collector: SegmentCollector
 ) -> None:
-    tracer = new_tracer()
-    engine = engine_for(tracer, tmp_path)
     with request_segment(tracer) as segment, Session(engine) as session:
         session.execute(insert(Item).values(name=SECRET))  # ORM Session.execute
         session.commit()
@@ -67,10 +76,8 @@ def test_each_statement_is_one_subsegment_without_values(
 
 
 def test_executemany_is_one_subsegment(
-    new_tracer: TracerFactory, collector: SegmentCollector, tmp_path: Path
+    tracer: Tracer, engine: Engine, collector: SegmentCollector
 ) -> None:
-    tracer = new_tracer()
-    engine = engine_for(tracer, tmp_path)
     with request_segment(tracer) as segment, engine.begin() as conn:
         conn.execute(insert(Item), [{"name": f"n{i}"} for i in range(20)])
     [doc] = documents(collector, segment)
@@ -78,11 +85,9 @@ def test_executemany_is_one_subsegment(
 
 
 def test_many_statements_stream_out_and_nothing_grows(
-    new_tracer: TracerFactory, collector: SegmentCollector, tmp_path: Path
+    tracer: Tracer, engine: Engine, collector: SegmentCollector
 ) -> None:
     """The SDK's patch appended to urllib.parse.uses_netloc on every query."""
-    tracer = new_tracer()
-    engine = engine_for(tracer, tmp_path)
     netloc_schemes = len(urllib.parse.uses_netloc)
     with request_segment(tracer) as segment, engine.connect() as conn:
         for _ in range(300):
@@ -104,10 +109,8 @@ def test_many_statements_stream_out_and_nothing_grows(
 
 
 def test_a_failing_statement_is_a_fault_with_its_cause(
-    new_tracer: TracerFactory, collector: SegmentCollector, tmp_path: Path
+    tracer: Tracer, engine: Engine, collector: SegmentCollector
 ) -> None:
-    tracer = new_tracer()
-    engine = engine_for(tracer, tmp_path)
     with request_segment(tracer) as segment, engine.connect() as conn:
         with pytest.raises(OperationalError):
             conn.execute(text("SELECT * FROM no_such_table"))
