@@ -13,6 +13,7 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Collection
+from dataclasses import dataclass, field
 from typing import Any
 
 from .values import Attributes, annotation_value
@@ -30,11 +31,50 @@ def fix_annotation_key(key: str) -> str:
     return INVALID_KEY_CHARACTERS.sub("_", key)
 
 
+@dataclass(frozen=True)
+class Rules:
+    """The exporter's settings that change documents: which attributes are indexed."""
+
+    indexed_attributes: Collection[str] = ()
+    index_all_attributes: bool = False
+    keys: frozenset[str] = field(init=False)
+
+    def __post_init__(self) -> None:
+        indexed = () if self.index_all_attributes else self.indexed_attributes
+        object.__setattr__(self, "keys", frozenset(indexed))
+
+
+@dataclass(frozen=True)
+class ResourceEntries:
+    """What a resource's attributes add to each of its segments, as `otel.resource.<key>`:
+    annotations (the indexed ones) and default metadata (the others). Worked out once per
+    resource, with the rules' indexed keys; again only for a span that names more."""
+
+    attributes: Attributes
+    annotations: dict[str, Any]
+    default: dict[str, Any]
+
+    @classmethod
+    def of(cls, attributes: Attributes, keys: Collection[str], index_all: bool) -> ResourceEntries:
+        annotations: dict[str, Any] = {}
+        default: dict[str, Any] = {}
+        for key, value in attributes.items():
+            key = RESOURCE_PREFIX + key
+            annotation = annotation_value(value)
+            if annotation is not None and (index_all or key in keys):
+                annotations[fix_annotation_key(key)] = annotation
+            elif value is not None:
+                default[key] = value
+        return cls(attributes, annotations, default)
+
+
 def with_indexed(
     attributes: Attributes, span_attributes: Attributes, indexed: Collection[str]
 ) -> Attributes:
     """addSpecialAttributes: an indexed attribute an earlier rule took (an http or sql one)
     is put back, so that it can still become an annotation."""
+    if not indexed:
+        return attributes
     missing = [name for name in indexed if name not in attributes and name in span_attributes]
     if not missing:
         return attributes
@@ -43,9 +83,8 @@ def with_indexed(
 
 def make_attributes(
     attributes: Attributes,
-    resource: Attributes | None,
-    indexed: Collection[str],
-    index_all: bool,
+    resource: ResourceEntries | None,
+    rules: Rules,
 ) -> tuple[str | None, dict[str, Any], dict[str, dict[str, Any]]]:
     """(user, annotations, metadata); `resource` only for segments (the local root)."""
     user = None
@@ -53,24 +92,24 @@ def make_attributes(
         attributes = dict(attributes)
         value = attributes.pop("enduser.id")
         user = value if type(value) is str and value else None
-    if not attributes and not resource:
+    if not attributes and (resource is None or not resource.attributes):
         return user, {}, {}
-    keys = set() if index_all else set(indexed)
+    index_all = rules.index_all_attributes
+    keys: frozenset[str] = rules.keys
     named = attributes.get(ANNOTATION_KEYS)
     if type(named) is list:
-        keys.update(item for item in named if type(item) is str)
+        keys = keys.union(item for item in named if type(item) is str)
     if ANNOTATION_KEYS in attributes:
         attributes = {k: v for k, v in attributes.items() if k != ANNOTATION_KEYS}
-    annotations: dict[str, Any] = {}
+    if resource is None:
+        annotations: dict[str, Any] = {}
+        default: dict[str, Any] = {}
+    else:
+        if keys is not rules.keys and any(key.startswith(RESOURCE_PREFIX) for key in keys):
+            # The span names resource attributes as annotations too.
+            resource = ResourceEntries.of(resource.attributes, keys, index_all)
+        annotations, default = dict(resource.annotations), dict(resource.default)
     metadata: dict[str, dict[str, Any]] = {}
-    default: dict[str, Any] = {}
-    for key, value in (resource or {}).items():
-        key = RESOURCE_PREFIX + key
-        annotation = annotation_value(value)
-        if annotation is not None and (index_all or key in keys):
-            annotations[fix_annotation_key(key)] = annotation
-        elif value is not None:
-            default[key] = value
     for key, value in attributes.items():
         if index_all or key in keys:
             annotation = annotation_value(value)

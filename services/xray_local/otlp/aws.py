@@ -11,6 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+from .annotations import ResourceEntries, Rules
 from .values import Attributes, as_str
 
 ORIGINS = {
@@ -32,6 +33,8 @@ SPAN_FIELDS = {
     "aws.table.name": "table_name",
 }
 OPERATIONS = ("aws.operation", "rpc.method")
+# Every span attribute makeAws reads.
+AWS_KEYS = frozenset((*SPAN_FIELDS, *OPERATIONS, "messaging.url", "aws.dynamodb.table_names"))
 
 
 @dataclass(frozen=True)
@@ -41,13 +44,15 @@ class Resource:
     aws: dict[str, Any] | None  # the resource's part of the aws block; None when not AWS
     service: dict[str, Any] | None
     language: str
+    entries: ResourceEntries  # what it adds to its segments' annotations and metadata
 
     @classmethod
-    def of(cls, attributes: Attributes) -> Resource:
+    def of(cls, attributes: Attributes, rules: Rules) -> Resource:
         get = attributes.get
         cloud = as_str(get("cloud.provider"))
         return cls(
             attributes=attributes,
+            entries=ResourceEntries.of(attributes, rules.keys, rules.index_all_attributes),
             origin=_origin(attributes),
             aws=_resource_aws(attributes) if cloud in ("", "aws") else None,
             service=_service(attributes),
@@ -59,6 +64,8 @@ def make_aws(
     resource: Resource, attributes: Attributes
 ) -> tuple[Attributes, dict[str, Any] | None]:
     """(the attributes left over, the aws block or None when the resource is not on AWS)."""
+    if AWS_KEYS.isdisjoint(attributes):  # the block is the resource's alone
+        return attributes, None if resource.aws is None else dict(resource.aws)
     filtered: Attributes = {}
     fields: dict[str, Any] = {}
     for key, value in attributes.items():

@@ -11,7 +11,7 @@ carrying the status message (or the `http.status_text` attribute).
 from __future__ import annotations
 
 import secrets
-from typing import Any
+from typing import Any, NamedTuple
 
 from opentelemetry.proto.trace.v1.trace_pb2 import Span, Status
 
@@ -21,15 +21,20 @@ EXCEPTION_EVENT = "exception"
 AWS_HTTP_FAILURE_EVENT = "HTTP request failure"
 AWS_HTTP_ERROR_TYPE = "aws.http.error.event"
 REMOTE_KINDS = (Span.SPAN_KIND_CLIENT, Span.SPAN_KIND_PRODUCER)
+STATUS_ERROR = Status.STATUS_CODE_ERROR
 RESPONSE_STATUS = "http.response.status_code"
 PYTHON_NESTED = "During handling of the above exception, another exception occurred:"
 
 
-class Flags:
-    __slots__ = ("error", "fault", "throttle")
+class Flags(NamedTuple):
+    error: bool
+    fault: bool
+    throttle: bool
 
-    def __init__(self, error: bool, fault: bool, throttle: bool) -> None:
-        self.error, self.fault, self.throttle = error, fault, throttle
+
+# The only combinations there are, made once.
+NO_FLAGS, FAULT = Flags(False, False, False), Flags(False, True, False)
+ERROR, THROTTLE = Flags(True, False, False), Flags(True, False, True)
 
 
 def make_cause(
@@ -41,10 +46,11 @@ def make_cause(
 ) -> tuple[Flags, Attributes, dict[str, Any] | None]:
     """(the flags, the attributes left over, the cause block or None); `span_attributes` are
     all the span's, `attributes` those the rules before this one left."""
-    status_error = span.status.code == Status.STATUS_CODE_ERROR
+    status = span.status
+    status_error = status.code == STATUS_ERROR
     cause = None
     events = span.events
-    has_exceptions = any(
+    has_exceptions = bool(events) and any(
         event.name == EXCEPTION_EVENT or (aws_sdk_call and event.name == AWS_HTTP_FAILURE_EVENT)
         for event in events
     )
@@ -77,7 +83,7 @@ def make_cause(
         cause = {"exceptions": exceptions}
     elif status_error:
         # "Use OpenCensus behavior if we didn't find any exception events."
-        message = span.status.message or as_str(attributes.get("http.status_text"))
+        message = status.message or as_str(attributes.get("http.status_text"))
         attributes = {k: v for k, v in attributes.items() if k != "http.status_text"}
         if message:
             cause = {"exceptions": [{"id": _new_id(), "type": "", "message": message}]}
@@ -86,11 +92,11 @@ def make_cause(
     # attribute that is not an integer counts as none (pdata's Int() of it is 0).
     code = as_int(span_attributes.get("http.status_code", span_attributes.get(RESPONSE_STATUS)))
     if not 400 <= code <= 599:
-        flags = Flags(error=False, fault=status_error, throttle=False)
+        flags = FAULT if status_error else NO_FLAGS
     elif code <= 499:
-        flags = Flags(error=True, fault=False, throttle=code == 429)
+        flags = THROTTLE if code == 429 else ERROR
     else:
-        flags = Flags(error=False, fault=True, throttle=False)
+        flags = FAULT
     return flags, attributes, cause
 
 

@@ -37,16 +37,26 @@ PORT_PARTS = {"net.host.port": True, "net.peer.port": False, "server.port": Fals
 METHODS = ("http.method", "http.request.method")
 USER_AGENTS = ("http.user_agent", "user_agent.original")
 STATUSES = ("http.status_code", "http.response.status_code")
+# Every attribute makeHTTP reads: a span with none of them has no http block, and keeps them all.
+HTTP_KEYS = frozenset(
+    (*URL_PARTS, *PORT_PARTS, *METHODS, *USER_AGENTS, *STATUSES)
+    + ("http.client_ip", "net.peer.ip", "network.peer.address", "client.address")
+)
 
 
 def make_http(kind: int, attributes: Attributes) -> tuple[Attributes, dict[str, Any] | None]:
     """(the attributes left over, the http block or None when the span has no HTTP)."""
+    if HTTP_KEYS.isdisjoint(attributes):
+        return attributes, None
     request: dict[str, Any] = {}
     response: dict[str, Any] = {}
     filtered: Attributes = {}
     parts: dict[str, str] = {}
     has_http = has_url = has_peer_address = False
     for key, value in attributes.items():
+        if key not in HTTP_KEYS:
+            filtered[key] = value
+            continue
         part = URL_PARTS.get(key)
         if part is not None:
             name, http, url = part
@@ -79,8 +89,6 @@ def make_http(kind: int, attributes: Attributes) -> tuple[Attributes, dict[str, 
         elif key == "client.address":
             if _is_ip(value):
                 request["client_ip"] = value
-        else:
-            filtered[key] = value
     if not has_peer_address and request.get("client_ip"):
         request["x_forwarded_for"] = True
     if not has_http:
@@ -95,6 +103,8 @@ def make_http(kind: int, attributes: Attributes) -> tuple[Attributes, dict[str, 
 
 def _without_empty(request: dict[str, Any]) -> dict[str, Any]:
     # The exporter's strings are pointers made by awsxray.String, which omits "".
+    if "" not in request.values():
+        return request
     return {key: value for key, value in request.items() if value != ""}
 
 

@@ -32,9 +32,10 @@ from opentelemetry.proto.trace.v1.trace_pb2 import Span
 from ..config import OtlpSettings
 from ..documents import InvalidDocument
 from ..intake import OTLP_PREFIXES, Ingestor
+from .annotations import Rules
 from .aws import Resource
 from .decode import BadBody, parse_protobuf
-from .segment import Rules, segments_of
+from .segment import segments_of
 from .values import attributes
 
 log = logging.getLogger(__name__)
@@ -53,6 +54,7 @@ SAMPLED, UNSAMPLED, METRICS = OTLP_PREFIXES
 MAX_AGE_SECONDS = 30 * 24 * 3600
 MAX_AHEAD_SECONDS = 24 * 3600
 NANOS = 1_000_000_000
+NO_TRACE_ID, NO_SPAN_ID = bytes(16), bytes(8)  # all zeros: OTLP's "invalid" ids
 # How many problems a partial_success message spells out (the rest are counted).
 MAX_MESSAGES = 5
 
@@ -108,6 +110,7 @@ class OtlpIntake:
         outcome = Outcome()
         counters = self.counters
         now = self._clock()
+        window = ((now - MAX_AGE_SECONDS) * NANOS, (now + MAX_AHEAD_SECONDS) * NANOS)
         for resource_spans in request.resource_spans:
             resource: Resource | None = None
             for scope_spans in resource_spans.scope_spans:
@@ -117,13 +120,17 @@ class OtlpIntake:
                         counters.unsampled_spans += 1
                         continue
                     if resource is None:  # worked out once for all the resource's spans
-                        resource = Resource.of(attributes(resource_spans.resource.attributes))
-                    self._take(span, resource, now, outcome)
+                        resource = Resource.of(
+                            attributes(resource_spans.resource.attributes), self.rules
+                        )
+                    self._take(span, resource, window, outcome)
         counters.rejected_spans += outcome.rejected
         return outcome
 
-    def _take(self, span: Span, resource: Resource, now: float, outcome: Outcome) -> None:
-        problem = _problem(span, now)
+    def _take(
+        self, span: Span, resource: Resource, window: tuple[float, float], outcome: Outcome
+    ) -> None:
+        problem = _problem(span, *window)
         if problem is not None:
             reason, message = problem
             self.ingestor.reject(reason, message)
@@ -174,28 +181,29 @@ class OtlpIntake:
         }
 
 
-def _problem(span: Span, now: float) -> tuple[str, str] | None:
-    """Why a span cannot be a segment, as (reason, message); None when it can."""
+def _problem(span: Span, earliest: float, latest: float) -> tuple[str, str] | None:
+    """Why a span cannot be a segment, as (reason, message); None when it can. Its times
+    must lie within [earliest, latest] (Unix nanoseconds)."""
     trace_id, span_id, parent = span.trace_id, span.span_id, span.parent_span_id
-    if len(trace_id) != 16 or not any(trace_id):
+    if len(trace_id) != 16 or trace_id == NO_TRACE_ID:
         return "otlp_invalid_span", _bad_id("trace_id", trace_id, 16)
-    if len(span_id) != 8 or not any(span_id):
+    if len(span_id) != 8 or span_id == NO_SPAN_ID:
         return "otlp_invalid_span", _bad_id("span_id", span_id, 8)
     if len(parent) not in (0, 8):
         return "otlp_invalid_span", _bad_id("parent_span_id", parent, 8)
     start, end = span.start_time_unix_nano, span.end_time_unix_nano
+    if start and end and start <= end and start >= earliest and end <= latest:
+        return None
     where = f"span {span_id.hex()}"
     if not start or not end:
         return "otlp_bad_timestamp", f"{where}: start and end times are required"
     if end < start:
         return "otlp_bad_timestamp", f"{where}: it ends before it starts"
-    if start < (now - MAX_AGE_SECONDS) * NANOS or end > (now + MAX_AHEAD_SECONDS) * NANOS:
-        return (
-            "otlp_bad_timestamp",
-            f"{where}: its times ({start / NANOS:.0f} to {end / NANOS:.0f} in Unix seconds) are "
-            "not within the last 30 days",
-        )
-    return None
+    return (
+        "otlp_bad_timestamp",
+        f"{where}: its times ({start / NANOS:.0f} to {end / NANOS:.0f} in Unix seconds) are "
+        "not within the last 30 days",
+    )
 
 
 def _bad_id(name: str, value: bytes, size: int) -> str:

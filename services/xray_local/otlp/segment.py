@@ -21,14 +21,13 @@
 from __future__ import annotations
 
 import secrets
-from collections.abc import Collection
-from dataclasses import dataclass
+from functools import lru_cache
 from typing import Any
 from urllib.parse import urlsplit
 
 from opentelemetry.proto.trace.v1.trace_pb2 import Span
 
-from .annotations import make_attributes, with_indexed
+from .annotations import Rules, make_attributes, with_indexed
 from .aws import Resource, make_aws
 from .cause import make_cause
 from .http import make_http
@@ -49,16 +48,10 @@ LOCAL_ROOT = "LOCAL_ROOT"
 NAME_SYMBOLS = frozenset(" _.:/%&#=+-@")
 MAX_NAME_CHARS = 200
 DEFAULT_NAME = "span"
+MAX_CACHED_URL_CHARS = 512
+NO_PARENT = (b"", bytes(8))  # no parent span id, or OTLP's "invalid" all-zero one
 # What a service's own segment must not say about the call a local root span made.
 REMOTE_ONLY = ("aws.remote.service", "aws.remote.operation", "remoteTarget", "K8s.RemoteNamespace")
-
-
-@dataclass(frozen=True)
-class Rules:
-    """The exporter's settings that change documents."""
-
-    indexed_attributes: Collection[str] = ()
-    index_all_attributes: bool = False
 
 
 def trace_id_of(trace_id: bytes) -> str:
@@ -133,7 +126,8 @@ def make_segment(
 ) -> dict[str, Any]:
     """MakeSegment: the document for one span, its fields in the exporter's order of work."""
     kind = span.kind
-    has_parent = any(span.parent_span_id)
+    parent = span.parent_span_id
+    has_parent = parent not in NO_PARENT
     is_subsegment = kind != SERVER and has_parent
     aws_sdk_call = span_attributes.get("rpc.system") == "aws-api"
     left, http = make_http(kind, span_attributes)
@@ -142,10 +136,7 @@ def make_segment(
     left, sql = make_sql(span.name, left)
     left = with_indexed(left, span_attributes, rules.indexed_attributes)
     user, annotations, metadata = make_attributes(
-        left,
-        None if is_subsegment else resource.attributes,
-        rules.indexed_attributes,
-        rules.index_all_attributes,
+        left, None if is_subsegment else resource.entries, rules
     )
     name, namespace = _name_and_namespace(span, span_attributes, resource, aws_sdk_call)
     document: dict[str, Any] = {
@@ -159,9 +150,9 @@ def make_segment(
         document["origin"] = resource.origin
     if user:
         document["user"] = user
-    links = [_link(link) for link in span.links]
+    links = span.links
     if links:
-        document["links"] = links
+        document["links"] = [_link(link) for link in links]
     document["trace_id"] = trace_id_of(span.trace_id)
     document["end_time"] = span.end_time_unix_nano / 1e9
     if http is not None:
@@ -179,7 +170,7 @@ def make_segment(
     if namespace:
         document["namespace"] = namespace
     if has_parent:
-        document["parent_id"] = span.parent_span_id.hex()
+        document["parent_id"] = parent.hex()
     if is_subsegment:
         document["type"] = "subsegment"
     if sql is not None:
@@ -234,10 +225,19 @@ def _allowed(char: str) -> bool:
 
 
 def _host_of(url: str) -> str:
+    # A service talks to a few databases, named the same each time: their hosts are kept,
+    # for strings of a sane length (the sender writes them).
+    return _cached_host(url) if len(url) <= MAX_CACHED_URL_CHARS else _parse_host(url)
+
+
+def _parse_host(url: str) -> str:
     try:
         return urlsplit(url).hostname or ""
     except ValueError:
         return ""
+
+
+_cached_host = lru_cache(maxsize=256)(_parse_host)
 
 
 def _trim_aws_sdk_prefix(name: str, attrs: Attributes) -> str:

@@ -25,9 +25,9 @@ FIELDS = {
 
 def make_sql(span_name: str, attributes: Attributes) -> tuple[Attributes, dict[str, Any] | None]:
     """(the attributes left over, the sql block or None when the span is not an SQL call)."""
-    found = {FIELDS[key]: as_str(value) for key, value in attributes.items() if key in FIELDS}
-    if found.get("database_type", "") not in SQL_SYSTEMS:
+    if as_str(attributes.get("db.system")) not in SQL_SYSTEMS:
         return attributes, None  # no database attributes, or not an SQL database
+    found = {FIELDS[key]: as_str(value) for key, value in attributes.items() if key in FIELDS}
     filtered = {key: value for key, value in attributes.items() if key not in FIELDS}
     sql = {
         # "Despite what the X-Ray documents say, having the DB connection string set as the

@@ -14,6 +14,8 @@ from typing import Any
 from opentelemetry.proto.common.v1.common_pb2 import AnyValue, KeyValue
 
 Attributes = dict[str, Any]
+# The kinds whose value is already what AsRaw() makes of it: read as they are, without a call.
+SCALARS = frozenset(("string_value", "int_value", "double_value", "bool_value"))
 
 
 def raw(value: AnyValue) -> Any:
@@ -38,7 +40,18 @@ def raw(value: AnyValue) -> Any:
 
 
 def attributes(pairs: Iterable[KeyValue]) -> Attributes:
-    return {pair.key: raw(pair.value) for pair in pairs}
+    # Each attribute read through the protobuf classes costs a wrapper object or two: read
+    # every one once, here, and never again.
+    result: Attributes = {}
+    for pair in pairs:
+        value = pair.value
+        text = value.string_value  # most are strings: one read, and no oneof lookup
+        if text:
+            result[pair.key] = text
+        else:
+            kind = value.WhichOneof("value")
+            result[pair.key] = getattr(value, kind) if kind in SCALARS else raw(value)
+    return result
 
 
 def as_str(value: Any) -> str:
