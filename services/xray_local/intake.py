@@ -18,7 +18,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from .documents import InvalidDocument, document_from, parse_document
+from .documents import InvalidDocument, made_document, parse_document
 from .store import Store
 from .trace import TraceFull
 from .upstream import Upstream
@@ -67,16 +67,17 @@ class Ingestor:
         self._clock = clock
         self._last_logged: dict[str, float] = {}
 
-    def ingest(self, raw: bytes, parsed: dict[str, Any] | None = None) -> None:
-        """Store one document (its JSON text, and the text parsed when the caller made it),
-        or raise InvalidDocument (already counted and logged)."""
+    def ingest(self, raw: bytes, made: dict[str, Any] | None = None) -> None:
+        """Store one document, or raise InvalidDocument (already counted and logged): `raw` is
+        its JSON text, `made` the document itself when this process made it (documents.py,
+        made_document)."""
         try:
             if len(raw) > self.max_document_bytes:
                 raise InvalidDocument(
                     "oversized",
                     f"the document is {len(raw)} bytes; the limit is {self.max_document_bytes}",
                 )
-            document = parse_document(raw) if parsed is None else document_from(parsed, raw)
+            document = parse_document(raw) if made is None else made_document(made, raw)
             try:
                 self.store.add(document)
             except TraceFull as exc:

@@ -13,16 +13,16 @@ from typing import Any
 
 import httpx
 from google.protobuf import json_format
-from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import (
-    ExportTraceServiceRequest,
-    ExportTraceServiceResponse,
-)
+from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTraceServiceResponse
 from opentelemetry.proto.trace.v1.trace_pb2 import Span
 
 from xray_local.config import OtlpSettings
 from xray_local.intake import Ingestor
 from xray_local.otlp import OtlpApp, OtlpIntake
 from xray_local.store import Retention, Store
+
+from .otlp_spans import request as _request
+from .otlp_spans import span as _span
 
 PROTOBUF = {"content-type": "application/x-protobuf"}
 JSON = {"content-type": "application/json"}
@@ -48,31 +48,6 @@ class Receiver:
         trace = self.store.get(trace_id)
         assert trace is not None, f"no trace {trace_id}"
         return [json.loads(document.raw) for document in trace.documents()]
-
-
-def _request(*spans: Span, resource: dict[str, str] | None = None) -> ExportTraceServiceRequest:
-    request = ExportTraceServiceRequest()
-    resource_spans = request.resource_spans.add()
-    for key, value in (resource or {"service.name": "svc"}).items():
-        resource_spans.resource.attributes.add(key=key).value.string_value = value
-    resource_spans.scope_spans.add().spans.extend(spans)
-    return request
-
-
-def _span(kind: int, parent: bytes = b"", trace_id: bytes | None = None, **attributes: str) -> Span:
-    now = time.time_ns()
-    span = Span(
-        trace_id=trace_id or int(time.time()).to_bytes(4, "big") + secrets.token_bytes(12),
-        span_id=secrets.token_bytes(8),
-        parent_span_id=parent,
-        name="operation",
-        kind=kind,  # type: ignore[arg-type]
-        start_time_unix_nano=now - 5_000_000,
-        end_time_unix_nano=now,
-    )
-    for key, value in attributes.items():
-        span.attributes.add(key=key).value.string_value = value
-    return span
 
 
 def _xray_id(trace_id: bytes) -> str:
