@@ -1,17 +1,20 @@
 """What the OTLP intake keeps of a span: the record the store would make of the same document
-sent any other way."""
+sent any other way, in no more memory than the store accounts for."""
 
 from __future__ import annotations
 
+import gc
 import secrets
 import time
+import tracemalloc
 
 import pytest
 from opentelemetry.exporter.otlp.proto.common.trace_encoder import encode_spans
 from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTraceServiceRequest
 from opentelemetry.proto.trace.v1.trace_pb2 import Span
 
-from tests.support.otel import SpanRecorder
+from tests.support.otel import ChainRecorders, SpanRecorder, chain_spans
+from tests.support.xray_documents import notification_name
 from xray_local.config import OtlpSettings
 from xray_local.documents import parse_document
 from xray_local.intake import Ingestor
@@ -88,3 +91,26 @@ def test_a_name_x_ray_refuses_is_refused_and_counted() -> None:
     assert (outcome.rejected, "name must be a string of 1 to 200" in outcome.message) == (1, True)
     assert ingestor.counters.rejected == {"invalid_segment": 1}
     assert store.document_count == 0
+
+
+def test_stored_spans_take_about_the_memory_the_store_counts() -> None:
+    """--keep-megabytes bounds the store by its own estimate of its size: what it holds for
+    spans must stay near that estimate. (Keeping orjson's whole output buffer with each
+    document once made it more than four times as much.)"""
+    recorders = ChainRecorders(notification_name("V1"))
+    for _ in range(100):
+        chain_spans(recorders, version="V1", start=time.time(), sql_calls=1)
+    request = encode_spans(recorders.spans)
+    store = Store(Retention())
+    intake = OtlpIntake(Ingestor(store), SETTINGS)
+    gc.collect()
+    tracemalloc.start()
+    try:
+        intake.accept(request)
+        store.flush()
+        gc.collect()
+        held = tracemalloc.get_traced_memory()[0]
+    finally:
+        tracemalloc.stop()
+    assert store.document_count == 400  # four spans a call
+    assert held < 2 * store.approximate_bytes, (held, store.approximate_bytes)
