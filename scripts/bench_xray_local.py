@@ -1,5 +1,5 @@
-"""Benchmark the local X-Ray daemon: UDP intake rate and loss, OTLP/HTTP intake, and query
-latency.
+"""Benchmark the local X-Ray daemon: UDP intake rate and loss, OTLP/HTTP intake, what each
+costs the daemon a span, and query latency.
 
     .venv/bin/python -m scripts.bench_xray_local [--seconds 3] [--rates 5000,10000,20000,40000]
 
@@ -7,10 +7,14 @@ Starts `python -m xray_local` on free loopback ports, sends documents shaped lik
 services' (tests/support/xray_documents.py) at rising rates, and reports how many arrived,
 as documents and as segments + subsegments (what a span becomes). Then it sends the same
 calls as OpenTelemetry spans (tests/support/otel.py), protobuf, in OTLP/HTTP requests of 100
-spans, as fast as the daemon answers, and reports spans/s accepted. Last it loads 100,000
-documents into a fresh daemon and times the X-Ray API's queries. It prints figures and
-asserts nothing: the aims (20,000 documents/s with no loss, OTLP spans/s at least UDP's,
-queries under 100 ms with 100,000 documents stored) are for a person to compare against.
+spans, as fast as the daemon answers, and reports spans/s accepted. Then it compares what
+the two intakes cost the daemon: the same traces, as X-Ray documents over UDP and as spans
+over OTLP/HTTP, at the same spans/s, each into a fresh daemon, in alternating rounds (other
+work on the machine comes and goes); the figure is the daemon's CPU time, intake and
+analysis, a span. Last it loads 100,000 documents into a fresh daemon and times the X-Ray
+API's queries. It prints figures and asserts nothing: the aims (20,000 documents/s with no
+loss, OTLP at least as cheap a span as UDP, queries under 100 ms with 100,000 documents
+stored) are for a person to compare against.
 """
 
 from __future__ import annotations
@@ -41,6 +45,14 @@ LOAD_BATCH = 500
 SETTLE_SECONDS = 1.0
 OTLP_BATCH = 100  # spans per OTLP/HTTP request
 OTLP_CONNECTIONS = 2
+# Room for everything a run sends: no eviction.
+ROOMY = ("--keep-traces", "100000", "--keep-megabytes", "4096")
+# The comparison's rate: one the UDP intake takes without loss even on two busy cores.
+COMPARE_DOCUMENTS_PER_SECOND = 5000
+# The daemon has finished (intake and the analysis after it) once it used less than this
+# share of a core over IDLE_SECONDS (its own ticks cost about 0.4%).
+IDLE_SHARE = 0.02
+IDLE_SECONDS = 0.3
 
 
 class Daemon:
@@ -88,29 +100,64 @@ class Daemon:
         return float("nan")
 
     def cpu_seconds(self) -> float:
-        fields = Path(f"/proc/{self.process.pid}/stat").read_text().rsplit(")", 1)[1].split()
-        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+        """CPU time the daemon has used, user and system: to the nanosecond from schedstat,
+        else in clock ticks from stat."""
+        try:
+            return int(Path(f"/proc/{self.process.pid}/schedstat").read_text().split()[0]) / 1e9
+        except (OSError, ValueError, IndexError):
+            fields = Path(f"/proc/{self.process.pid}/stat").read_text().rsplit(")", 1)[1].split()
+            return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+    def idle_cpu_seconds(self) -> float:
+        """The CPU time used once the daemon has gone idle: everything sent is taken in and
+        analysed (traces are analysed a moment after their last document). Watched from
+        /proc, so that watching costs the daemon nothing."""
+        window: list[tuple[float, float]] = []
+        while True:
+            now, cpu = time.perf_counter(), self.cpu_seconds()
+            window = [(at, used) for at, used in window if now - at <= IDLE_SECONDS]
+            window.append((now, cpu))
+            first_at, first_cpu = window[0]
+            if now - first_at >= IDLE_SECONDS * 0.9 and cpu - first_cpu < IDLE_SHARE * IDLE_SECONDS:
+                return cpu
+            time.sleep(0.02)
 
     def stop(self) -> None:
         self.process.terminate()
         self.process.wait(10)
 
 
-def documents(count: int, spread_seconds: float = 0.0) -> list[dict[str, Any]]:
-    """`count` documents of realistic traces: V1 and V2, some with SQL, a few faults."""
+Call = tuple[str, int, int]  # notification version, SQL statements, notification status
+
+
+def calls(count: int) -> list[Call]:
+    """`count` calls through the chain, as realistic traces have them: V1 and V2, some with
+    SQL, a few faults. Both intakes are sent the same calls."""
     rng = random.Random(7)
+    return [
+        (rng.choice(("V1", "V2")), rng.choice((0, 0, 1, 3)), 500 if rng.random() < 0.02 else 200)
+        for _ in range(count)
+    ]
+
+
+def documents_of(made: list[Call], spread_seconds: float = 0.0) -> list[dict[str, Any]]:
+    """The calls as the X-Ray SDK's documents (two a call: each service's segment)."""
+    rng = random.Random(11)
     now = time.time()
     result: list[dict[str, Any]] = []
-    while len(result) < count:
-        result.extend(
-            chain_trace(
-                version=rng.choice(("V1", "V2")),
-                start=now - rng.random() * spread_seconds,
-                sql_calls=rng.choice((0, 0, 1, 3)),
-                notification_status=500 if rng.random() < 0.02 else 200,
-            )
+    for version, sql_calls, status in made:
+        result += chain_trace(
+            version=version,
+            start=now - rng.random() * spread_seconds,
+            sql_calls=sql_calls,
+            notification_status=status,
         )
-    return result[:count]
+    return result
+
+
+def documents(count: int, spread_seconds: float = 0.0) -> list[dict[str, Any]]:
+    """`count` documents of realistic traces."""
+    return documents_of(calls((count + 1) // 2), spread_seconds)[:count]
 
 
 def send_paced(port: int, payloads: list[bytes], rate: int) -> float:
@@ -150,9 +197,9 @@ def intake(rates: list[int], seconds: float) -> None:
     print(f"\n== UDP intake: {seconds:g} s at each rate, documents of ~1-2 KB ==")
     print(
         f"{'target/s':>9} {'sent/s':>9} {'sent':>8} {'received':>9} {'lost':>7} {'loss':>7} "
-        f"{'drained/s':>10} {'spans/s':>8} {'daemon CPU':>10} {'CPU/span':>9}"
+        f"{'drained/s':>10} {'spans/s':>8} {'daemon CPU':>10}"
     )
-    daemon = Daemon("--keep-traces", "100000", "--keep-megabytes", "4096")
+    daemon = Daemon(*ROOMY)
     try:
         for rate in rates:
             sent_documents = documents(int(rate * seconds))
@@ -170,53 +217,45 @@ def intake(rates: list[int], seconds: float) -> None:
             print(
                 f"{rate:>9,} {sent_rate:>9,.0f} {len(payloads):>8,} {received:>9,} {lost:>7,} "
                 f"{lost / len(payloads):>7.2%} {drained:>10,.0f} {drained * per_document:>8,.0f} "
-                f"{cpu:>9.0%} {_per_span(cpu * (finished - started), received * per_document)}"
+                f"{cpu:>9.0%}"
             )
     finally:
         daemon.stop()
 
 
-def _per_span(cpu_seconds: float, spans: float) -> str:
-    """Daemon CPU time a span (or a segment or subsegment) costs: the figure to compare
-    between intakes, as it holds whether or not the sender or the machine was the limit."""
-    return f"{cpu_seconds / max(spans, 1) * 1e6:>6.1f} us"
-
-
-def otlp_bodies(span_count: int) -> list[bytes]:
-    """The calls `documents` makes, as OpenTelemetry spans, in protobuf requests of
-    OTLP_BATCH spans (encoded before the clock starts, as an SDK's batch processor would)."""
+def otlp_bodies(made: list[Call]) -> tuple[list[bytes], int]:
+    """The calls as OpenTelemetry spans, in protobuf requests of OTLP_BATCH spans (encoded
+    before the clock starts, as an SDK's batch processor would), and how many spans."""
     from opentelemetry.exporter.otlp.proto.common.trace_encoder import encode_spans
     from opentelemetry.sdk.trace import ReadableSpan
 
-    rng = random.Random(7)
     now = time.time()
     spans: list[ReadableSpan] = []
-    while len(spans) < span_count:
-        version = rng.choice(("V1", "V2"))
+    for version, sql_calls, status in made:
         recorders = ChainRecorders(notification_name(version))
         chain_spans(
             recorders,
             version=version,
             start=now,
-            sql_calls=rng.choice((0, 0, 1, 3)),
-            notification_status=500 if rng.random() < 0.02 else 200,
+            sql_calls=sql_calls,
+            notification_status=status,
         )
         spans += recorders.spans
-    spans = spans[:span_count]
-    return [
+    bodies = [
         encode_spans(spans[index : index + OTLP_BATCH]).SerializeToString()
         for index in range(0, len(spans), OTLP_BATCH)
     ]
+    return bodies, len(spans)
 
 
-def otlp_intake(span_count: int) -> None:
+def otlp_intake(call_count: int) -> None:
+    bodies, span_count = otlp_bodies(calls(call_count))
     print(
-        f"\n== OTLP/HTTP intake: {span_count:,} spans, protobuf, {OTLP_BATCH} spans a request, "
-        f"{OTLP_CONNECTIONS} connections ==",
+        f"\n== OTLP/HTTP intake: {span_count:,} spans ({call_count:,} calls), protobuf, "
+        f"{OTLP_BATCH} spans a request, {OTLP_CONNECTIONS} connections ==",
         flush=True,
     )
-    bodies = otlp_bodies(span_count)
-    daemon = Daemon("--keep-traces", "100000", "--keep-megabytes", "4096")
+    daemon = Daemon(*ROOMY)
     failures: list[str] = []
 
     def post(share: list[bytes]) -> None:
@@ -245,10 +284,91 @@ def otlp_intake(span_count: int) -> None:
             f"{otlp['spans']:,} spans in {len(bodies):,} requests in {elapsed:.2f} s: "
             f"{otlp['spans'] / elapsed:,.0f} spans/s accepted, {otlp['documents']:,} documents "
             f"stored, {otlp['rejected_spans']:,} rejected, {len(failures)} requests failed; "
-            f"daemon CPU {cpu:.0%}, {_per_span(elapsed * cpu, otlp['spans']).strip()} a span"
+            f"daemon CPU {cpu:.0%}"
         )
         for failure in failures[:3]:
             print(f"  failed: {failure}")
+    finally:
+        daemon.stop()
+
+
+def compare(call_count: int, rounds: int) -> None:
+    """Daemon CPU a span, UDP against OTLP/HTTP, on equal terms: the same calls, sent at the
+    same spans/s (a rate both take without loss), each intake into a fresh daemon (the same
+    empty store), its CPU time read from /proc (not wall time, and never by asking the
+    daemon) once it has gone idle, so that the analysis of what it took is counted for
+    both. Rounds alternate which intake goes first; the medians are compared."""
+    made = calls(call_count)
+    sent = documents_of(made)
+    payloads = [datagram(d) for d in sent]
+    per_document = sum(map(entities, sent)) / len(sent)
+    bodies, span_count = otlp_bodies(made)
+    seconds = len(payloads) / COMPARE_DOCUMENTS_PER_SECOND
+    print(
+        f"\n== Daemon CPU a span, UDP and OTLP/HTTP: {call_count:,} calls ({len(payloads):,} "
+        f"documents, {span_count:,} spans) at {span_count / seconds:,.0f} spans/s, a fresh "
+        f"daemon each, {rounds} rounds ==",
+        flush=True,
+    )
+    print(
+        f"{'round':>6} {'UDP us/span':>12} {'us/document':>12} {'lost':>5} {'OTLP us/span':>13} "
+        f"{'refused':>8} {'OTLP span/UDP span':>19} {'/UDP document':>14}"
+    )
+    udp_spans, udp_documents, otlp_spans = [], [], []
+    for index in range(rounds):
+        # Alternate the order, so that a change in the machine's load favours neither.
+        if index % 2:
+            otlp, refused = _otlp_cost(bodies, seconds)
+            udp, received = _udp_cost(payloads, seconds)
+        else:
+            udp, received = _udp_cost(payloads, seconds)
+            otlp, refused = _otlp_cost(bodies, seconds)
+        udp_spans.append(udp / (received * per_document) * 1e6)
+        udp_documents.append(udp / received * 1e6)
+        otlp_spans.append(otlp / (span_count - refused) * 1e6)
+        print(
+            f"{index + 1:>6} {udp_spans[-1]:>12.1f} {udp_documents[-1]:>12.1f} "
+            f"{len(payloads) - received:>5,} {otlp_spans[-1]:>13.1f} {refused:>8,} "
+            f"{otlp_spans[-1] / udp_spans[-1]:>19.2f} {otlp_spans[-1] / udp_documents[-1]:>14.2f}"
+        )
+    udp_span, udp_document = statistics.median(udp_spans), statistics.median(udp_documents)
+    otlp_span = statistics.median(otlp_spans)
+    print(
+        f"{'median':>6} {udp_span:>12.1f} {udp_document:>12.1f} {'':>5} {otlp_span:>13.1f} "
+        f"{'':>8} {otlp_span / udp_span:>19.2f} {otlp_span / udp_document:>14.2f}"
+    )
+    print(
+        f"A span over OTLP/HTTP costs the daemon {otlp_span / udp_span:.2f}x a segment or "
+        f"subsegment over UDP, and {otlp_span / udp_document:.2f}x a UDP document "
+        f"({per_document:.2f} segments and subsegments each)."
+    )
+
+
+def _udp_cost(payloads: list[bytes], seconds: float) -> tuple[float, int]:
+    """(daemon CPU seconds, datagrams it read) for `payloads` sent over `seconds`."""
+    daemon = Daemon(*ROOMY)
+    try:
+        before = daemon.cpu_seconds()
+        send_paced(daemon.udp, payloads, round(len(payloads) / seconds))
+        used = daemon.idle_cpu_seconds() - before
+        return used, daemon.stats()["intake"]["datagrams"]
+    finally:
+        daemon.stop()
+
+
+def _otlp_cost(bodies: list[bytes], seconds: float) -> tuple[float, int]:
+    """(daemon CPU seconds, spans it refused) for `bodies` posted evenly over `seconds`."""
+    daemon = Daemon(*ROOMY)
+    headers = {"content-type": "application/x-protobuf"}
+    try:
+        before = daemon.cpu_seconds()
+        with httpx.Client(timeout=60) as client:
+            start = time.perf_counter()
+            for index, body in enumerate(bodies):
+                time.sleep(max(0.0, start + index * seconds / len(bodies) - time.perf_counter()))
+                client.post(daemon.otlp_url, content=body, headers=headers).raise_for_status()
+        used = daemon.idle_cpu_seconds() - before
+        return used, daemon.stats()["otlp"]["rejected_spans"]
     finally:
         daemon.stop()
 
@@ -264,7 +384,7 @@ def timed(client: httpx.Client, path: str, body: dict[str, Any]) -> float:
 
 def queries() -> None:
     print(f"\n== Queries with {QUERY_DOCUMENTS:,} documents stored (traces spread over 10 min) ==")
-    daemon = Daemon("--keep-traces", "100000", "--keep-megabytes", "4096")
+    daemon = Daemon(*ROOMY)
     try:
         loaded = documents(QUERY_DOCUMENTS, spread_seconds=600)
         with httpx.Client(base_url=daemon.url, timeout=120) as client:
@@ -351,10 +471,21 @@ def main() -> None:
         help="comma-separated send rates, documents per second",
     )
     parser.add_argument(
-        "--otlp-spans", type=int, default=50_000, help="spans sent to the OTLP/HTTP intake"
+        "--otlp-calls",
+        type=int,
+        default=12_500,
+        help="calls sent to the OTLP/HTTP intake as spans (about four spans a call)",
     )
+    parser.add_argument(
+        "--compare-calls",
+        type=int,
+        default=5_000,
+        help="calls sent each way in each round of the UDP/OTLP comparison",
+    )
+    parser.add_argument("--rounds", type=int, default=5, help="rounds of the comparison")
     parser.add_argument("--skip-intake", action="store_true")
     parser.add_argument("--skip-otlp", action="store_true")
+    parser.add_argument("--skip-compare", action="store_true")
     parser.add_argument("--skip-queries", action="store_true")
     args = parser.parse_args()
     print(
@@ -364,7 +495,9 @@ def main() -> None:
     if not args.skip_intake:
         intake([int(rate) for rate in args.rates.split(",")], args.seconds)
     if not args.skip_otlp:
-        otlp_intake(args.otlp_spans)
+        otlp_intake(args.otlp_calls)
+    if not args.skip_compare:
+        compare(args.compare_calls, args.rounds)
     if not args.skip_queries:
         queries()
 
