@@ -45,6 +45,7 @@ LOAD_BATCH = 500
 SETTLE_SECONDS = 1.0
 OTLP_BATCH = 100  # spans per OTLP/HTTP request
 OTLP_CONNECTIONS = 2
+START_ATTEMPTS = 3
 # Room for everything a run sends: no eviction.
 ROOMY = ("--keep-traces", "100000", "--keep-megabytes", "4096")
 # The comparison's rate: one the UDP intake takes without loss even on two busy cores.
@@ -57,6 +58,14 @@ IDLE_SECONDS = 0.3
 
 class Daemon:
     def __init__(self, *flags: str) -> None:
+        # A free port can be taken by someone else before the daemon binds it (other tests
+        # run on this machine): then start again on other ports.
+        for _ in range(START_ATTEMPTS):
+            if self._start(flags):
+                return
+        raise SystemExit(f"the daemon did not start; see {self.log.name}")
+
+    def _start(self, flags: tuple[str, ...]) -> bool:
         self.udp, self.tcp, self.otlp = free_udp_port(), free_tcp_port(), free_tcp_port()
         self.url = f"http://127.0.0.1:{self.tcp}"
         self.otlp_url = f"http://127.0.0.1:{self.otlp}/v1/traces"
@@ -83,9 +92,12 @@ class Daemon:
         while True:
             try:
                 if httpx.get(f"{self.url}/health", timeout=1).status_code == 200:
-                    break
+                    return True
             except httpx.HTTPError:
-                if time.monotonic() > deadline or self.process.poll() is not None:
+                exited = self.process.poll() is not None
+                if exited and "Address already in use" in Path(self.log.name).read_text():
+                    return False
+                if exited or time.monotonic() > deadline:
                     raise SystemExit(f"the daemon did not start; see {self.log.name}") from None
                 time.sleep(0.05)
 
