@@ -1,0 +1,85 @@
+"""A real HTTP server on loopback whose answers wait until the test lets them go.
+
+Every response closes its connection (HTTP/1.0), so a client that sends another request
+must open a new connection: the case where a cancelled call can leak a slot of httpx's
+connection pool (encode/httpcore#1093).
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+from .polling import poll_until
+
+HOLD_LIMIT_SECONDS = 30.0  # a held answer goes out by itself after this, so no thread stays
+
+
+@dataclass
+class HeldUpstream:
+    port: int
+    _gate: threading.Semaphore = field(default_factory=lambda: threading.Semaphore(0))
+    _lock: threading.Lock = field(default_factory=threading.Lock)
+    waiting: int = 0
+    answered: int = 0
+
+    @property
+    def base_url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def release(self, count: int = 1) -> None:
+        """Let `count` held requests be answered."""
+        self._gate.release(count)
+
+    def wait_for_waiting(self, count: int) -> None:
+        poll_until(lambda: self.waiting >= count, f"{count} requests to be held")
+
+    def _hold(self) -> None:
+        with self._lock:
+            self.waiting += 1
+        self._gate.acquire(timeout=HOLD_LIMIT_SECONDS)
+        with self._lock:
+            self.waiting -= 1
+            self.answered += 1
+
+
+@contextmanager
+def held_upstream() -> Iterator[HeldUpstream]:
+    """A GET of /held... is held until `release()`; every GET is answered 200 with a small
+    JSON body."""
+    state = HeldUpstream(port=0)
+
+    class Handler(BaseHTTPRequestHandler):
+        def do_GET(self) -> None:  # noqa: N802 (http.server's naming)
+            if self.path.startswith("/held"):
+                state._hold()
+            body = b'{"held": true}'
+            self.send_response(200)
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+        def log_message(self, format: str, *args: object) -> None:
+            pass
+
+    class Server(ThreadingHTTPServer):
+        request_queue_size = 256
+
+        def handle_error(self, request: object, client_address: object) -> None:
+            pass  # a client that gave up on its call closed the connection: expected here
+
+    server = Server(("127.0.0.1", 0), Handler)
+    server.daemon_threads = True
+    state.port = server.server_address[1]
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield state
+    finally:
+        state.release(10_000)
+        server.shutdown()
+        server.server_close()

@@ -1,0 +1,119 @@
+"""The guarded transport: a bounded number of calls, refused beyond it, and a pool that
+cancelled calls cannot wedge (encode/httpcore#1093)."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+
+import anyio
+import httpx
+import pytest
+
+from servicekit.outbound import GuardedTransport, Saturated, plain_pool
+from tests.support.held_upstream import HeldUpstream, held_upstream
+
+pytestmark = pytest.mark.anyio
+CONNECTIONS = 4
+# Generous: these only stop a test that hangs; nothing here is meant to take that long.
+HANG_GUARD_SECONDS = 10
+
+
+@pytest.fixture
+def upstream() -> AsyncIterator[HeldUpstream]:
+    with held_upstream() as server:
+        yield server
+
+
+async def leak_slots(client: httpx.AsyncClient, upstream: HeldUpstream, count: int) -> None:
+    """httpcore#1093's recipe: `count` calls hold the connections; as each one ends, the call
+    queued behind it is cancelled right after the pool handed it a new connection."""
+    queued: list[asyncio.Task[httpx.Response]] = []
+
+    async def held_then_cancel_the_next() -> None:
+        try:
+            await client.get("/held")
+        finally:
+            if queued:
+                queued.pop().cancel()  # before it runs: it owns its connection, unused
+
+    holders = {asyncio.create_task(held_then_cancel_the_next()) for _ in range(count)}
+    while upstream.waiting < count:
+        await settle(holders, timeout=0.05)
+    while holders:
+        queued.append(asyncio.create_task(client.get("/queued")))
+        for _ in range(3):  # let it run until it waits for a connection (or is refused)
+            await asyncio.sleep(0)
+        upstream.release()  # lets one holder go, whichever it is
+        while not (ended := await settle(holders, timeout=0.05)):
+            pass
+        holders -= ended
+    await asyncio.gather(*queued, return_exceptions=True)
+
+
+async def settle(holders: set[asyncio.Task[None]], timeout: float) -> set[asyncio.Task[None]]:
+    """The holders that have ended within `timeout`; one that failed says why."""
+    done, _ = await asyncio.wait(holders, timeout=timeout, return_when=asyncio.FIRST_COMPLETED)
+    for holder in done:
+        holder.result()
+    return done
+
+
+async def test_calls_beyond_its_connections_are_refused_at_once(upstream: HeldUpstream) -> None:
+    guarded = GuardedTransport(CONNECTIONS)
+    async with httpx.AsyncClient(base_url=upstream.base_url, transport=guarded) as client:
+        with anyio.fail_after(HANG_GUARD_SECONDS):
+            held = [asyncio.create_task(client.get("/held")) for _ in range(CONNECTIONS)]
+            await anyio.to_thread.run_sync(upstream.wait_for_waiting, CONNECTIONS)
+            with pytest.raises(Saturated, match=f"all {CONNECTIONS} connections are in use"):
+                await client.get("/one-more")
+            assert upstream.answered == 0  # refused, not sent
+            upstream.release(CONNECTIONS)
+            assert [r.status_code for r in await asyncio.gather(*held)] == [200] * CONNECTIONS
+            assert (await client.get("/again")).status_code == 200
+    assert guarded.calls_in_flight == 0
+
+
+async def test_a_call_keeps_its_place_until_its_response_is_closed(
+    upstream: HeldUpstream,
+) -> None:
+    guarded = GuardedTransport(1)
+    async with httpx.AsyncClient(base_url=upstream.base_url, transport=guarded) as client:
+        async with client.stream("GET", "/streamed") as response:
+            assert response.status_code == 200
+            with pytest.raises(Saturated):
+                await client.get("/while-streaming")
+        assert guarded.calls_in_flight == 0
+        assert (await client.get("/after")).status_code == 200
+
+
+async def test_cancelled_calls_cannot_wedge_it(upstream: HeldUpstream) -> None:
+    guarded = GuardedTransport(CONNECTIONS)
+    async with httpx.AsyncClient(base_url=upstream.base_url, transport=guarded) as client:
+        with anyio.fail_after(HANG_GUARD_SECONDS):
+            for _ in range(3):
+                await leak_slots(client, upstream, CONNECTIONS)
+            answers = await asyncio.gather(*(client.get("/after") for _ in range(CONNECTIONS)))
+    # Nothing waits in the pool to be cancelled there; a call cancelled while it connects can
+    # still leave its connection behind, and then the pool is replaced.
+    assert [r.status_code for r in answers] == [200] * CONNECTIONS
+
+
+async def test_a_pool_that_lost_its_connections_is_replaced(upstream: HeldUpstream) -> None:
+    built: list[httpx.AsyncBaseTransport] = []
+
+    def build(limits: httpx.Limits) -> httpx.AsyncBaseTransport:
+        built.append(plain_pool(limits))
+        return built[-1]
+
+    guarded = GuardedTransport(CONNECTIONS, build)
+    async with httpx.AsyncClient(base_url=upstream.base_url, transport=guarded) as client:
+        with anyio.fail_after(HANG_GUARD_SECONDS):
+            # Leak every slot of the guarded pool by using it directly, unguarded.
+            async with httpx.AsyncClient(base_url=upstream.base_url, transport=built[0]) as raw:
+                await leak_slots(raw, upstream, CONNECTIONS)
+                with pytest.raises(httpx.PoolTimeout):
+                    await raw.get("/wedged", timeout=httpx.Timeout(5, pool=0.1))
+                answers = await asyncio.gather(*(client.get("/after") for _ in range(3)))
+    assert [r.status_code for r in answers] == [200] * 3
+    assert guarded.renewals == 1 and len(built) == 2
