@@ -34,11 +34,14 @@ from opentelemetry.sdk.trace.sampling import ALWAYS_ON
 import notification.settings
 import usermgmt.settings
 from servicekit import serve
+from servicekit.admission import ConcurrencyLimit
 
 # Health checks stay untraced, as the X-Ray middleware leaves them.
 EXCLUDED_URLS = "health-status"
 USAGE = "usage: python -m scripts.bench.otel_service usermgmt|notification"
 Lifespan = Callable[[Any], AbstractAsyncContextManager[Any]]
+# What create_app puts in front of the FastAPI app, tracing apart.
+GUARDS = (ConcurrencyLimit,)
 
 
 def configure_opentelemetry(service_name: str) -> TracerProvider:
@@ -56,11 +59,16 @@ def configure_opentelemetry(service_name: str) -> TracerProvider:
     return provider
 
 
-def instrumented(app: Any, provider: TracerProvider) -> FastAPI:
-    if not isinstance(app, FastAPI):  # X-Ray's middleware wraps it when tracing is on
+def instrumented(app: Any, provider: TracerProvider) -> Any:
+    """`app` (what create_app returned: the FastAPI app behind servicekit's limits) with the
+    FastAPI app inside it instrumented; the limits stay in front, as they are with X-Ray."""
+    inner = app
+    while isinstance(inner, GUARDS):
+        inner = inner.app
+    if not isinstance(inner, FastAPI):  # X-Ray's middleware wraps it when tracing is on
         raise SystemExit("AWS_XRAY_SDK_ENABLED must be false: the app came back wrapped")
-    FastAPIInstrumentor.instrument_app(app, excluded_urls=EXCLUDED_URLS)
-    app.router.lifespan_context = _flushing(app.router.lifespan_context, provider)
+    FastAPIInstrumentor.instrument_app(inner, excluded_urls=EXCLUDED_URLS)
+    inner.router.lifespan_context = _flushing(inner.router.lifespan_context, provider)
     return app
 
 
@@ -80,14 +88,14 @@ def _flushing(lifespan: Lifespan, provider: TracerProvider) -> Lifespan:
 # The apps are imported by their factories, as `serve` expects: after the settings are valid.
 
 
-def usermgmt_app(settings: usermgmt.settings.Settings) -> FastAPI:
+def usermgmt_app(settings: usermgmt.settings.Settings) -> Any:
     from usermgmt.app import create_app
 
     provider = configure_opentelemetry(usermgmt.settings.DEFAULT_TRACING_NAME)
     return instrumented(create_app(settings), provider)
 
 
-def notification_app(settings: notification.settings.Settings) -> FastAPI:
+def notification_app(settings: notification.settings.Settings) -> Any:
     from notification.app import create_app
 
     provider = configure_opentelemetry(settings.default_tracing_name)

@@ -15,6 +15,7 @@ from starlette.concurrency import run_in_threadpool
 from starlette.types import ASGIApp
 
 from servicekit import service_app
+from servicekit.guards import guarded
 from tracing import create_tracer, instrument_app
 
 from .api import HEALTH_PATH, PREFIX, router
@@ -35,7 +36,10 @@ def create_app(settings: Settings) -> ASGIApp:
         annotations={"app_version": settings.app_version},
     )
     app = build_app(Resources.create(settings, tracer))
-    return instrument_app(app, tracer, untraced_paths=untraced_paths(settings))
+    untraced = untraced_paths(settings)
+    return instrument_app(
+        guarded(app, settings, exempt_paths=untraced), tracer, untraced_paths=untraced
+    )
 
 
 def untraced_paths(settings: Settings) -> frozenset[str]:

@@ -37,6 +37,19 @@ TRACE_HEADER: Document = {
 }
 
 
+def unavailable(description: str) -> Document:
+    """A documented 503, which always says when to try again."""
+    return {
+        "description": description,
+        "headers": {
+            "Retry-After": {
+                "description": "Seconds to wait before trying again",
+                "schema": {"type": "integer"},
+            }
+        },
+    }
+
+
 def edit_openapi(app: FastAPI, edit: Callable[[Document], None]) -> None:
     """Have `edit` change each document FastAPI builds for `app`, before it is served."""
     build = app.openapi

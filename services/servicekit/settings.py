@@ -31,4 +31,8 @@ class ServiceSettings(BaseSettings):
     port: int = Field(8000, ge=1, le=65535, validation_alias="PORT")
     log_level: LogLevel = Field(LogLevel.INFO, validation_alias="LOG_LEVEL")
     log_format: LogFormat = Field(LogFormat.TEXT, validation_alias="LOG_FORMAT")
+    # Capacity (servicekit.admission): past it, refused at once.
+    max_concurrent_requests: int = Field(
+        100, ge=1, le=10_000, validation_alias="MAX_CONCURRENT_REQUESTS"
+    )
     tracing: TracingSettings = Field(default_factory=lambda: TracingSettings())

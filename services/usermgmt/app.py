@@ -16,6 +16,7 @@ from starlette.concurrency import run_in_threadpool
 from starlette.types import ASGIApp
 
 from servicekit import service_app
+from servicekit.guards import guarded
 from tracing import create_tracer, instrument_app
 
 from .api import HEALTH_PATH, PREFIX, router
@@ -31,7 +32,8 @@ UNTRACED_PATHS = frozenset({HEALTH_PATH})
 def create_app(settings: Settings) -> ASGIApp:
     tracer = create_tracer(settings.tracing, default_name=DEFAULT_TRACING_NAME)
     app = build_app(Resources.create(settings, tracer))
-    return instrument_app(app, tracer, untraced_paths=UNTRACED_PATHS)
+    guarded_app = guarded(app, settings, exempt_paths=UNTRACED_PATHS)
+    return instrument_app(guarded_app, tracer, untraced_paths=UNTRACED_PATHS)
 
 
 def build_app(resources: Resources) -> FastAPI:

@@ -1,9 +1,10 @@
 """Every failure of user management's own, as a JSON error with its status, in one place.
 
 Routes and the store raise; nothing in between catches: the user that is not there (404),
-the name or email that is taken (409), the notification service failing (502) or too slow
-(504), the database down (503, with Retry-After). servicekit.errors answers the rest
-(invalid requests, unknown paths, wrong methods, anything unexpected).
+the name or email that is taken (409), the notification service failing (502), too slow
+(504) or every connection to it busy (503), the database down (503, with Retry-After).
+servicekit.errors answers the rest (invalid requests, unknown paths, wrong methods, anything
+unexpected).
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from fastapi.responses import JSONResponse
 from sqlalchemy import exc as sa_exc
 
 from servicekit import error_response
+from servicekit.openapi import unavailable
 
 from .notification_client import NotificationUnavailable
 from .store import UserExists, UserNotFound
@@ -24,26 +26,19 @@ from .store import UserExists, UserNotFound
 log = logging.getLogger(__name__)
 
 RETRY_AFTER_SECONDS = "5"
+# Every connection to the notification service was busy: one is free again within a call.
+BUSY_RETRY_AFTER_SECONDS = "1"
 # Connection refused or lost, server gone, pool exhausted: the database, not the request.
 DATABASE_DOWN_ERRORS = (sa_exc.OperationalError, sa_exc.InterfaceError, sa_exc.TimeoutError)
 
 # The same statuses as the routes document them in the OpenAPI document.
 Responses = dict[int | str, dict[str, Any]]
-DATABASE_DOWN: Responses = {
-    503: {
-        "description": "The user database is unavailable",
-        "headers": {
-            "Retry-After": {
-                "description": "Seconds to wait before trying again",
-                "schema": {"type": "integer"},
-            }
-        },
-    }
-}
+DATABASE_DOWN: Responses = {503: unavailable("The user database is unavailable")}
 NOT_FOUND: Responses = {404: {"description": "No user with that user name"}, **DATABASE_DOWN}
 CONFLICT: Responses = {409: {"description": "The user name or email is taken"}, **DATABASE_DOWN}
 UPSTREAM_ERRORS: Responses = {
     502: {"description": "The notification service failed or could not be reached"},
+    503: unavailable("Too many calls to the notification service at once: refused, not queued"),
     504: {"description": "The notification service did not answer in time"},
 }
 
@@ -78,6 +73,13 @@ async def _database_unavailable(request: Request, exc: Exception) -> JSONRespons
 
 async def _notification_unavailable(request: Request, exc: NotificationUnavailable) -> JSONResponse:
     log.warning("notification service unavailable for %s: %s", request.url.path, exc)
+    if exc.busy:
+        return error_response(
+            request,
+            HTTPStatus.SERVICE_UNAVAILABLE,
+            "Too many calls to the notification service at once; try again shortly",
+            headers={"Retry-After": BUSY_RETRY_AFTER_SECONDS},
+        )
     status = HTTPStatus.GATEWAY_TIMEOUT if exc.timed_out else HTTPStatus.BAD_GATEWAY
     return error_response(request, status, f"Notification service unavailable: {exc}")
 

@@ -1,7 +1,9 @@
 """The user management service's client for the notification service.
 
 Every call goes through one httpx.AsyncClient whose transport is traced, so each appears as a
-`remote` subsegment and the notification service continues the same trace.
+`remote` subsegment and the notification service continues the same trace. The transport is
+guarded (servicekit.outbound): at most `max_connections` calls at once, the next refused at
+once (NotificationUnavailable with `busy`), and a pool that cannot stay wedged.
 
 Its connection policy (settings.ConnectionPolicy) decides whether a V1/V2 canary behind a
 connection-level balancer is split per connection or per request.
@@ -13,6 +15,8 @@ from typing import Any
 
 import httpx
 
+from servicekit.outbound import GuardedTransport, Saturated, TransportFactory, plain_pool
+
 from .settings import ConnectionPolicy
 
 # Email bodies use the notification service's field names.
@@ -22,9 +26,10 @@ EmailMessage = dict[str, Any]
 class NotificationUnavailable(Exception):
     """The notification service could not be reached or did not answer properly."""
 
-    def __init__(self, message: str, *, timed_out: bool = False) -> None:
+    def __init__(self, message: str, *, timed_out: bool = False, busy: bool = False) -> None:
         super().__init__(message)
         self.timed_out = timed_out
+        self.busy = busy  # refused here, without calling: every connection was in use
 
 
 class NotificationClient:
@@ -33,9 +38,11 @@ class NotificationClient:
         base_url: str,
         *,
         timeout: float,
-        transport: httpx.AsyncBaseTransport,
+        max_connections: int,
+        pool: TransportFactory = plain_pool,
         policy: ConnectionPolicy = ConnectionPolicy.KEEP_ALIVE,
     ) -> None:
+        """`pool(limits)` builds the connection pool (an httpx transport, traced or not)."""
         self.base_url = base_url
         self.policy = policy
         headers = {}
@@ -44,8 +51,9 @@ class NotificationClient:
             # TIME_WAIT sockets of thousands of short connections pile up on the server's
             # side, not on this client's ephemeral ports.
             headers["Connection"] = "close"
+        self.transport = GuardedTransport(max_connections, pool)
         self._client = httpx.AsyncClient(
-            base_url=base_url, timeout=timeout, transport=transport, headers=headers
+            base_url=base_url, timeout=timeout, transport=self.transport, headers=headers
         )
 
     async def xray(self) -> dict[str, Any]:
@@ -73,6 +81,10 @@ class NotificationClient:
     async def _request(self, method: str, path: str, **kwargs: Any) -> httpx.Response:
         try:
             response = await self._client.request(method, path, **kwargs)
+        except Saturated as exc:
+            raise NotificationUnavailable(
+                f"not calling the notification service at {self.base_url}: {exc}", busy=True
+            ) from exc
         except httpx.TimeoutException as exc:
             raise NotificationUnavailable(
                 f"the notification service at {self.base_url} did not answer in time",

@@ -30,15 +30,21 @@ class Resources:
         *,
         notification_transport: httpx.AsyncBaseTransport | None = None,
     ) -> Resources:
-        """`notification_transport` (a new AsyncHTTPTransport by default) carries the calls
-        to the notification service; tests hand it the notification app in-process."""
+        """`notification_transport` (a pool with the client's limits by default) carries the
+        calls to the notification service; tests hand it the notification app in-process."""
         url, source = settings.database()
         database = Database(url)
         instrument_engine(database.engine, tracer)
+
+        def pool(limits: httpx.Limits) -> httpx.AsyncBaseTransport:
+            transport = notification_transport or httpx.AsyncHTTPTransport(limits=limits)
+            return traced_async_transport(tracer, transport)
+
         notifier = NotificationClient(
             settings.notification_base_url,
             timeout=settings.notification_timeout_seconds,
-            transport=traced_async_transport(tracer, notification_transport),
+            max_connections=settings.notification_max_connections,
+            pool=pool,
             policy=settings.notification_connection_policy,
         )
         return cls(settings, tracer, database, source, notifier)

@@ -53,6 +53,10 @@ class Settings(ServiceSettings):
     notification_connection_policy: ConnectionPolicy = Field(
         ConnectionPolicy.KEEP_ALIVE, validation_alias="NOTIFICATION_CONNECTION_POLICY"
     )
+    # Calls to the notification service at once; the next is refused (503), never queued.
+    notification_max_connections: int = Field(
+        100, ge=1, le=1000, validation_alias="NOTIFICATION_MAX_CONNECTIONS"
+    )
     # Spring's BCryptPasswordEncoder default strength.
     bcrypt_rounds: int = Field(10, ge=4, le=16, validation_alias="BCRYPT_ROUNDS")
 
