@@ -35,13 +35,14 @@ import notification.settings
 import usermgmt.settings
 from servicekit import serve
 from servicekit.admission import ConcurrencyLimit
+from servicekit.bodylimit import BodyLimit
 
 # Health checks stay untraced, as the X-Ray middleware leaves them.
 EXCLUDED_URLS = "health-status"
 USAGE = "usage: python -m scripts.bench.otel_service usermgmt|notification"
 Lifespan = Callable[[Any], AbstractAsyncContextManager[Any]]
 # What create_app puts in front of the FastAPI app, tracing apart.
-GUARDS = (ConcurrencyLimit,)
+GUARDS = (ConcurrencyLimit, BodyLimit)
 
 
 def configure_opentelemetry(service_name: str) -> TracerProvider:

@@ -31,8 +31,14 @@ class ServiceSettings(BaseSettings):
     port: int = Field(8000, ge=1, le=65535, validation_alias="PORT")
     log_level: LogLevel = Field(LogLevel.INFO, validation_alias="LOG_LEVEL")
     log_format: LogFormat = Field(LogFormat.TEXT, validation_alias="LOG_FORMAT")
-    # Capacity (servicekit.admission): past it, refused at once.
+    # Capacity (servicekit.admission, servicekit.bodylimit): past it, refused at once.
     max_concurrent_requests: int = Field(
         100, ge=1, le=10_000, validation_alias="MAX_CONCURRENT_REQUESTS"
+    )
+    max_request_body_bytes: int = Field(
+        1024 * 1024, ge=1024, le=100 * 1024 * 1024, validation_alias="MAX_REQUEST_BODY_BYTES"
+    )
+    request_body_timeout_seconds: float = Field(
+        10.0, gt=0, le=300, validation_alias="REQUEST_BODY_TIMEOUT_SECONDS"
     )
     tracing: TracingSettings = Field(default_factory=lambda: TracingSettings())

@@ -11,12 +11,16 @@ MAX_BYTES = 72
 
 
 def policy_violations(password: str) -> list[str]:
-    """Everything wrong with `password`, as short phrases; empty when it is acceptable."""
+    """Everything wrong with `password`, as short phrases; empty when it is acceptable.
+
+    The length comes first, and a password that is too long is not scanned: it may be
+    megabytes long, and every character is at least one byte.
+    """
+    if len(password) > MAX_BYTES or len(password.encode()) > MAX_BYTES:
+        return [f"must be at most {MAX_BYTES} bytes"]
     problems = []
     if len(password) < MIN_LENGTH:
         problems.append(f"must be at least {MIN_LENGTH} characters")
-    if len(password.encode()) > MAX_BYTES:
-        problems.append(f"must be at most {MAX_BYTES} bytes")
     if not any(c in "0123456789" for c in password):
         problems.append("must contain a digit")
     if not any("a" <= c <= "z" for c in password):
