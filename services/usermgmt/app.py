@@ -12,7 +12,6 @@ from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
 from sqlalchemy import exc as sa_exc
-from starlette.concurrency import run_in_threadpool
 from starlette.types import ASGIApp
 
 from servicekit import service_app
@@ -20,6 +19,7 @@ from servicekit.guards import guarded
 from tracing import create_tracer, instrument_app
 
 from .api import HEALTH_PATH, PREFIX, router
+from .db import DatabaseTimeout
 from .errors import install_errors
 from .resources import Resources
 from .settings import DEFAULT_TRACING_NAME, Settings
@@ -45,9 +45,10 @@ def build_app(resources: Resources) -> FastAPI:
         log.info("notification service: %s (connections: %s)", notifier.base_url, notifier.policy)
         with tracer.untraced():
             try:
-                await run_in_threadpool(database.ensure_schema)
-            except sa_exc.DBAPIError as exc:
-                log.warning("database not ready at start-up, retrying on first use: %s", exc.orig)
+                await database.run(lambda session: None)  # creates the schema
+            except (sa_exc.DBAPIError, DatabaseTimeout) as exc:
+                reason = exc.orig if isinstance(exc, sa_exc.DBAPIError) else exc
+                log.warning("database not ready at start-up, retrying on first use: %s", reason)
         yield
         await notifier.aclose()
         database.dispose()

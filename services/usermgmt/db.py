@@ -1,15 +1,24 @@
-"""The database: engine, sessions, and the schema created on first use.
+"""The database: engine, sessions, the schema created on first use, and a deadline on all of it.
 
 If the database is down when the service starts, it still starts: the schema is created by
 the first request that finds the database back, and until then requests get a 503.
+
+Every piece of database work runs through `Database.run`: in a worker thread of its own pool,
+at most `max_concurrency` at once (the next refused at once with DatabaseBusy), and answered
+within `deadline` seconds (else DatabaseTimeout), however long the database takes. A thread
+still blocked after its deadline keeps its place until the driver's own timeouts, the same
+length, end it; so a frozen database can hold `max_concurrency` threads and no more, and
+nothing else (the health checks least of all) waits for them.
 """
 
 from __future__ import annotations
 
 import logging
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable
+from typing import Generic, TypeVar
 
+import anyio
 from sqlalchemy import create_engine, text
 from sqlalchemy.engine import URL, Engine
 from sqlalchemy.exc import OperationalError
@@ -20,18 +29,49 @@ from .models import Base
 
 log = logging.getLogger(__name__)
 
+T = TypeVar("T")
 UNKNOWN_DATABASE = 1049  # MySQL: the schema named in DB_NAME does not exist yet
-CONNECT_TIMEOUT_SECONDS = 5
-READ_TIMEOUT_SECONDS = 30
+
+
+class DatabaseBusy(Exception):
+    """Every database slot is taken: refused without touching the database."""
+
+
+class DatabaseTimeout(Exception):
+    """The database did not finish the work within the deadline."""
 
 
 class Database:
-    def __init__(self, url: URL) -> None:
+    def __init__(self, url: URL, *, deadline: float, max_concurrency: int) -> None:
         self.url = url
-        self.engine = _engine(url)
+        self.deadline = deadline
+        self.max_concurrency = max_concurrency
+        self.engine = _engine(url, deadline, max_concurrency)
         self.sessions = sessionmaker(self.engine, expire_on_commit=False)
         self._schema_ready = False
         self._lock = threading.Lock()
+        self._slots = threading.BoundedSemaphore(max_concurrency)
+        self._threads = anyio.CapacityLimiter(max_concurrency)
+
+    async def run(self, work: Callable[[Session], T]) -> T:
+        """`work(session)` in a worker thread, with a deadline; see the module's docstring."""
+        if not self._slots.acquire(blocking=False):
+            raise DatabaseBusy(f"all {self.max_concurrency} database slots are in use")
+        job = _Job(work, self._in_session, self._slots)
+        try:
+            with anyio.fail_after(self.deadline):
+                return await anyio.to_thread.run_sync(
+                    job.run, abandon_on_cancel=True, limiter=self._threads
+                )
+        except TimeoutError:
+            raise DatabaseTimeout(f"no answer within {self.deadline:g} s") from None
+        finally:
+            job.abandon()
+
+    def _in_session(self, work: Callable[[Session], T]) -> T:
+        self.ensure_schema()
+        with self.sessions() as session:
+            return work(session)
 
     def describe(self) -> str:
         return self.url.render_as_string(hide_password=True)
@@ -64,16 +104,45 @@ class Database:
         finally:
             server.dispose()
 
-    def session(self) -> Iterator[Session]:
-        self.ensure_schema()
-        with self.sessions() as session:
-            yield session
-
     def dispose(self) -> None:
         self.engine.dispose()
 
 
-def _engine(url: URL) -> Engine:
+class _Job(Generic[T]):
+    """One `Database.run`: its slot is given back exactly once, by the thread when it ran,
+    else by `abandon` (the caller gave up before a thread picked it up)."""
+
+    def __init__(
+        self,
+        work: Callable[[Session], T],
+        in_session: Callable[[Callable[[Session], T]], T],
+        slots: threading.BoundedSemaphore,
+    ) -> None:
+        self._work = work
+        self._in_session = in_session
+        self._slots = slots
+        self._lock = threading.Lock()
+        self._claimed = False
+
+    def _claim(self) -> bool:
+        with self._lock:
+            claimed, self._claimed = self._claimed, True
+            return not claimed
+
+    def run(self) -> T:
+        if not self._claim():
+            raise DatabaseTimeout("abandoned before it started")
+        try:
+            return self._in_session(self._work)
+        finally:
+            self._slots.release()
+
+    def abandon(self) -> None:
+        if self._claim():
+            self._slots.release()
+
+
+def _engine(url: URL, deadline: float, pool_size: int) -> Engine:
     if url.get_backend_name() == "sqlite":
         # One file shared by the thread pool's workers.
         return create_engine(url, connect_args={"check_same_thread": False})
@@ -81,12 +150,15 @@ def _engine(url: URL) -> Engine:
         url,
         pool_pre_ping=True,  # a connection the server dropped is replaced, not handed out
         pool_recycle=3600,
-        pool_size=10,
-        max_overflow=20,
-        pool_timeout=10,
+        # Database.run never has more than pool_size sessions at once: none waits for the pool.
+        pool_size=pool_size,
+        max_overflow=0,
+        pool_timeout=deadline,
+        # Each network wait ends within the deadline, so a thread whose caller has given up
+        # (Database.run answered DatabaseTimeout) is free again soon after.
         connect_args={
-            "connect_timeout": CONNECT_TIMEOUT_SECONDS,
-            "read_timeout": READ_TIMEOUT_SECONDS,
-            "write_timeout": READ_TIMEOUT_SECONDS,
+            "connect_timeout": deadline,
+            "read_timeout": deadline,
+            "write_timeout": deadline,
         },
     )

@@ -20,16 +20,23 @@ from sqlalchemy import exc as sa_exc
 from servicekit import error_response
 from servicekit.openapi import unavailable
 
+from .db import DatabaseBusy, DatabaseTimeout
 from .notification_client import NotificationUnavailable
 from .store import UserExists, UserNotFound
 
 log = logging.getLogger(__name__)
 
 RETRY_AFTER_SECONDS = "5"
-# Every connection to the notification service was busy: one is free again within a call.
+# Every slot (database, connection to notification) was taken: one is free within a call.
 BUSY_RETRY_AFTER_SECONDS = "1"
-# Connection refused or lost, server gone, pool exhausted: the database, not the request.
-DATABASE_DOWN_ERRORS = (sa_exc.OperationalError, sa_exc.InterfaceError, sa_exc.TimeoutError)
+# Connection refused or lost, server gone or too slow, pool exhausted: the database, not the
+# request.
+DATABASE_DOWN_ERRORS = (
+    sa_exc.OperationalError,
+    sa_exc.InterfaceError,
+    sa_exc.TimeoutError,
+    DatabaseTimeout,
+)
 
 # The same statuses as the routes document them in the OpenAPI document.
 Responses = dict[int | str, dict[str, Any]]
@@ -48,6 +55,7 @@ def install_errors(app: FastAPI) -> None:
     app.add_exception_handler(UserExists, _user_exists)  # type: ignore[arg-type]
     for error in DATABASE_DOWN_ERRORS:
         app.add_exception_handler(error, _database_unavailable)
+    app.add_exception_handler(DatabaseBusy, _database_busy)
     app.add_exception_handler(NotificationUnavailable, _notification_unavailable)  # type: ignore[arg-type]
 
 
@@ -68,6 +76,16 @@ async def _database_unavailable(request: Request, exc: Exception) -> JSONRespons
         HTTPStatus.SERVICE_UNAVAILABLE,
         "The user database is unavailable; try again shortly",
         headers={"Retry-After": RETRY_AFTER_SECONDS},
+    )
+
+
+async def _database_busy(request: Request, exc: Exception) -> JSONResponse:
+    log.warning("database busy for %s %s: %s", request.method, request.url.path, exc)
+    return error_response(
+        request,
+        HTTPStatus.SERVICE_UNAVAILABLE,
+        "The user database is busy; try again shortly",
+        headers={"Retry-After": BUSY_RETRY_AFTER_SECONDS},
     )
 
 

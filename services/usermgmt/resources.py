@@ -33,7 +33,9 @@ class Resources:
         """`notification_transport` (a pool with the client's limits by default) carries the
         calls to the notification service; tests hand it the notification app in-process."""
         url, source = settings.database()
-        database = Database(url)
+        database = Database(
+            url, deadline=settings.db_timeout_seconds, max_concurrency=settings.db_max_concurrency
+        )
         instrument_engine(database.engine, tracer)
 
         def pool(limits: httpx.Limits) -> httpx.AsyncBaseTransport:

@@ -40,6 +40,11 @@ class Settings(ServiceSettings):
     db_username: str = Field("root", min_length=1, validation_alias="DB_USERNAME")
     db_password: SecretStr = Field(SecretStr(""), validation_alias="DB_PASSWORD")
     sqlite_path: Path = Field(Path("usermgmt.db"), validation_alias="SQLITE_PATH")
+    # Every database request answers within this (else 503): less than the probes' period
+    # (5 s), so a frozen database never outlasts a probe.
+    db_timeout_seconds: float = Field(3.0, gt=0, le=60, validation_alias="DB_TIMEOUT_SECONDS")
+    # Database requests at once; the next is refused (503), never queued for a thread.
+    db_max_concurrency: int = Field(10, ge=1, le=200, validation_alias="DB_MAX_CONCURRENCY")
 
     notification_service_host: str = Field(
         "localhost", min_length=1, validation_alias="NOTIFICATION_SERVICE_HOST"

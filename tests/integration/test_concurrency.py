@@ -1,14 +1,17 @@
 """200 concurrent requests on the real services: every subsegment in its own request's segment.
 
-The requests mix sync endpoints (SQLAlchemy in FastAPI's thread pool) and async ones (httpx
-to the notification service), each for a different user and each with its own trace id, so
-every segment can be checked against exactly what its request should have recorded.
+The requests mix database endpoints (SQLAlchemy in worker threads) and calls to the
+notification service (httpx on the event loop), each for a different user and each with its
+own trace id, so every segment can be checked against exactly what its request should have
+recorded. Past the services' capacity a request is refused with 503 and Retry-After; it is
+sent again, as a client would, under a new trace id, and the answered one is checked.
 """
 
 from __future__ import annotations
 
 import asyncio
 from dataclasses import dataclass
+from typing import Any
 
 import httpx
 import pytest
@@ -57,11 +60,25 @@ class Sent:
     trace_id: str
 
 
+async def until_admitted(
+    client: httpx.AsyncClient, method: str, path: str, **kwargs: Any
+) -> tuple[httpx.Response, str]:
+    """The answer, sent again after Retry-After while the service refuses it as too busy."""
+    while True:
+        trace_id = new_trace_id()
+        response = await client.request(method, path, headers=sampled_header(trace_id), **kwargs)
+        if response.status_code != 503:
+            return response, trace_id
+        await asyncio.sleep(float(response.headers["Retry-After"]))
+
+
 async def create_users(client: httpx.AsyncClient, prefix: str, count: int) -> list[str]:
     names = [f"{prefix}{i:03d}" for i in range(count)]
-    responses = await asyncio.gather(
+    answers = await asyncio.gather(
         *(
-            client.post(
+            until_admitted(
+                client,
+                "POST",
                 "/usermgmt/user",
                 json={
                     "username": name,
@@ -74,7 +91,7 @@ async def create_users(client: httpx.AsyncClient, prefix: str, count: int) -> li
             for name in names
         )
     )
-    assert [r.status_code for r in responses] == [201] * count
+    assert [response.status_code for response, _ in answers] == [201] * count
     return names
 
 
@@ -87,18 +104,20 @@ async def test_concurrent_requests_keep_their_own_subsegments(
     ) as client:
         users = await create_users(client, "cc", PER_KIND * 2)
         per_kind_users = {KINDS[0].name: users[:PER_KIND], KINDS[1].name: users[PER_KIND:]}
-        sent = [
-            Sent(
-                kind, kind.path.format(user=per_kind_users.get(kind.name, users)[i]), new_trace_id()
-            )
+        requests = [
+            (kind, kind.path.format(user=per_kind_users.get(kind.name, users)[i]))
             for i in range(PER_KIND)
             for kind in KINDS
         ]
-        responses = await asyncio.gather(
-            *(client.get(s.path, headers=sampled_header(s.trace_id)) for s in sent)
+        answers = await asyncio.gather(
+            *(until_admitted(client, "GET", path) for _, path in requests)
         )
+    sent = [
+        Sent(kind, path, trace_id)
+        for (kind, path), (_, trace_id) in zip(requests, answers, strict=True)
+    ]
     assert len(sent) == 200
-    assert [r.status_code for r in responses] == [200] * len(sent)
+    assert [response.status_code for response, _ in answers] == [200] * len(sent)
 
     expected_notification_segments = sum(len(s.kind.calls) for s in sent)
     wanted = {s.trace_id for s in sent}

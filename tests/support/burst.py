@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 
 
@@ -42,10 +43,24 @@ async def _one(host: str, port: int, path: str, timeout: float) -> Answer:
     return Answer(status, time.monotonic() - started, headers, body)
 
 
-def burst(host: str, port: int, path: str, count: int, timeout: float = 30.0) -> list[Answer]:
-    """`count` GETs of `path`, all sent at once; every answer, in no particular order."""
+def burst(
+    host: str,
+    port: int,
+    path: str,
+    count: int,
+    timeout: float = 30.0,
+    on_answer: Callable[[Answer], None] | None = None,
+) -> list[Answer]:
+    """`count` GETs of `path`, all sent at once; every answer, in no particular order.
+    `on_answer` sees each one as it comes."""
+
+    async def one() -> Answer:
+        answer = await _one(host, port, path, timeout)
+        if on_answer is not None:
+            on_answer(answer)
+        return answer
 
     async def all_at_once() -> list[Answer]:
-        return list(await asyncio.gather(*(_one(host, port, path, timeout) for _ in range(count))))
+        return list(await asyncio.gather(*(one() for _ in range(count))))
 
     return asyncio.run(all_at_once())

@@ -12,11 +12,15 @@ CHUNK = 65536
 
 class TcpProxy:
     """Relays 127.0.0.1:<port> to `upstream`. `cut()` refuses new connections and drops
-    open ones, as a crashed server would; `restore()` listens again on the same port."""
+    open ones, as a crashed server would; `restore()` listens again on the same port.
+    `freeze()` keeps every connection open, and accepts new ones, but relays nothing, as a
+    hung server or a black-holed network would; `thaw()` lets the held bytes through."""
 
     def __init__(self, upstream: tuple[str, int]) -> None:
         self.upstream = upstream
         self.port = free_tcp_port()
+        self._flowing = threading.Event()
+        self._flowing.set()
         self._lock = threading.Lock()
         self._open: set[socket.socket] = set()
         self._listener: socket.socket | None = None
@@ -49,6 +53,12 @@ class TcpProxy:
                 pass
             sock.close()
 
+    def freeze(self) -> None:
+        self._flowing.clear()
+
+    def thaw(self) -> None:
+        self._flowing.set()
+
     def _pick_upstream(self) -> tuple[str, int]:
         """Where the next connection goes: called once per accepted connection."""
         return self.upstream
@@ -72,6 +82,7 @@ class TcpProxy:
     def _pump(self, source: socket.socket, sink: socket.socket) -> None:
         try:
             while data := source.recv(CHUNK):
+                self._flowing.wait()
                 sink.sendall(data)
         except OSError:
             pass
@@ -83,4 +94,5 @@ class TcpProxy:
                     pass
 
     def close(self) -> None:
+        self.thaw()
         self.cut()

@@ -2,12 +2,13 @@
 
 from fastapi import APIRouter
 
-from . import notifications, users
+from . import health, notifications, users
 
 PREFIX = "/usermgmt"
 HEALTH_PATH = f"{PREFIX}/health-status"
 
 router = APIRouter(prefix=PREFIX)
+router.include_router(health.router)
 router.include_router(users.router)
 router.include_router(notifications.router)
 

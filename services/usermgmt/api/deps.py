@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from typing import Annotated
 
 from fastapi import Depends
-from sqlalchemy.orm import Session
 
 from servicekit import resources_dependency
 
+from ..db import Database
 from ..notification_client import NotificationClient
 from ..resources import Resources
 from ..settings import Settings
@@ -18,8 +17,8 @@ get_resources = resources_dependency(Resources)
 ResourcesDep = Annotated[Resources, Depends(get_resources)]
 
 
-def _session(resources: ResourcesDep) -> Iterator[Session]:
-    yield from resources.database.session()
+async def _database(resources: ResourcesDep) -> Database:
+    return resources.database
 
 
 async def _notifier(resources: ResourcesDep) -> NotificationClient:
@@ -30,6 +29,6 @@ async def _settings(resources: ResourcesDep) -> Settings:
     return resources.settings
 
 
-SessionDep = Annotated[Session, Depends(_session)]
+DatabaseDep = Annotated[Database, Depends(_database)]
 NotifierDep = Annotated[NotificationClient, Depends(_notifier)]
 SettingsDep = Annotated[Settings, Depends(_settings)]

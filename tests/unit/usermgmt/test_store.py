@@ -19,9 +19,11 @@ HASH = "$2b$04$" + "x" * 53
 @pytest.fixture
 def session(tmp_path: Path) -> Iterator[Session]:
     url, _ = Settings(SQLITE_PATH=tmp_path / "users.db").database()
-    database = Database(url)
+    database = Database(url, deadline=5, max_concurrency=1)
+    database.ensure_schema()
     try:
-        yield from database.session()
+        with database.sessions() as session:
+            yield session
     finally:
         database.dispose()
 
