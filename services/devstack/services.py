@@ -19,6 +19,7 @@ from .processes import ProcessExited, ProcessGroup, ServiceProcess
 # Local sampling rules that record every request: what tests and measurements need to see.
 SAMPLE_ALL_RULES = Path(__file__).with_name("sample-all.json")
 USERMGMT_HEALTH = "/usermgmt/health-status"
+USERMGMT_READINESS = "/usermgmt/readiness"
 NOTIFICATION_HEALTH = "/notification/health-status"
 XRAY_LOCAL_HEALTH = "/health"
 

@@ -18,7 +18,7 @@ from servicekit import service_app
 from servicekit.guards import guarded
 from tracing import create_tracer, instrument_app
 
-from .api import HEALTH_PATH, PREFIX, router
+from .api import PREFIX, PROBE_PATHS, router
 from .db import DatabaseTimeout
 from .errors import install_errors
 from .resources import Resources
@@ -26,7 +26,8 @@ from .settings import DEFAULT_TRACING_NAME, Settings
 
 log = logging.getLogger(__name__)
 
-UNTRACED_PATHS = frozenset({HEALTH_PATH})
+# Probes: never traced, never refused for load.
+UNTRACED_PATHS = PROBE_PATHS
 
 
 def create_app(settings: Settings) -> ASGIApp:

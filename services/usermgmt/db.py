@@ -37,7 +37,7 @@ class DatabaseBusy(Exception):
     """Every database slot is taken: refused without touching the database."""
 
 
-class DatabaseTimeout(Exception):
+class DatabaseTimeout(TimeoutError):
     """The database did not finish the work within the deadline."""
 
 

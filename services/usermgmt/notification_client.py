@@ -66,8 +66,15 @@ class NotificationClient:
             raise NotificationUnavailable("the notification service did not answer with JSON")
         return body
 
-    async def health_status(self) -> str:
-        return (await self._request("GET", "/notification/health-status")).text
+    async def health_status(self, *, timeout: float | None = None) -> str:
+        """`timeout` instead of the client's own, for a check that must answer sooner."""
+        return (
+            await self._request(
+                "GET",
+                "/notification/health-status",
+                timeout=httpx.USE_CLIENT_DEFAULT if timeout is None else timeout,
+            )
+        ).text
 
     async def info(self) -> str:
         return (await self._request("GET", "/notification/info")).text

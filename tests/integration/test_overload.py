@@ -17,7 +17,7 @@ from tests.support.burst import Answer, burst
 from tests.support.mariadb import ScratchDatabase
 from tests.support.polling import poll_until
 from tests.support.processes import ProcessGroup
-from tests.support.stack import start_chain, tracing_env
+from tests.support.stack import USERMGMT_READINESS, start_chain, tracing_env
 from tests.support.udp import SegmentCollector
 
 pytestmark = pytest.mark.slow
@@ -63,6 +63,8 @@ def test_a_burst_is_shed_at_once_and_the_chain_recovers(
             "the chain to answer 200 again after the burst",
             timeout=10,
         )
+        ready = client.get(USERMGMT_READINESS)
+    assert ready.status_code == 200, ready.text
     assert all(process.is_running() for process in chain.processes)
     assert "Traceback" not in chain.usermgmt.log_text()
 

@@ -7,7 +7,7 @@ from collections.abc import Iterator
 import pytest
 import schemathesis
 
-from devstack import NOTIFICATION_HEALTH, USERMGMT_HEALTH
+from devstack import NOTIFICATION_HEALTH, USERMGMT_HEALTH, USERMGMT_READINESS
 from tests.support.mariadb import ScratchDatabase
 from tests.support.smtp import SmtpServer
 from tests.support.stack import Chain, running_chain
@@ -45,7 +45,8 @@ def notification(chain: Chain, collector: SegmentCollector) -> FuzzedService:
 
 @pytest.fixture(scope="package")
 def usermgmt(chain: Chain, collector: SegmentCollector) -> FuzzedService:
-    name, untraced = "User-Management-Microservice", frozenset({USERMGMT_HEALTH})
+    name = "User-Management-Microservice"
+    untraced = frozenset({USERMGMT_HEALTH, USERMGMT_READINESS})
     return FuzzedService(chain.usermgmt, name, untraced, collector, list(chain.processes))
 
 
