@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 
 from sqlalchemy import func, select
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.exc import IntegrityError, InterfaceError, OperationalError
 from sqlalchemy.orm import Session
 
 from .models import User
@@ -48,7 +48,19 @@ def create_user(session: Session, data: UserCreate, password_hash: str) -> User:
         lastname=data.lastname,
     )
     session.add(user)
-    _commit(session, lambda: _which_exists(session, data.username, data.email))
+    try:
+        _commit(session, lambda: _which_exists(session, data.username, data.email))
+    except (OperationalError, InterfaceError):
+        # The connection broke while committing: the server may have committed or not, and
+        # only it knows. Ask again, on a new connection, for this user name; the row is this
+        # request's if it holds this request's password hash (bcrypt salts each one anew).
+        session.rollback()
+        stored = session.get(User, data.username)
+        if stored is None:
+            raise  # not committed: the database is unavailable, as the error says
+        if stored.password != password_hash:
+            raise UserExists("username", data.username) from None
+        return stored
     return user
 
 

@@ -10,6 +10,13 @@ from devstack.ports import free_tcp_port
 CHUNK = 65536
 
 
+class _Link:
+    """What the two directions of one relayed connection know about each other."""
+
+    def __init__(self) -> None:
+        self.drop_next_answer = False
+
+
 class TcpProxy:
     """Relays 127.0.0.1:<port> to `upstream`. `cut()` refuses new connections and drops
     open ones, as a crashed server would; `restore()` listens again on the same port.
@@ -76,13 +83,22 @@ class TcpProxy:
                 continue
             with self._lock:
                 self._open.update((client, server))
-            threading.Thread(target=self._pump, args=(client, server), daemon=True).start()
-            threading.Thread(target=self._pump, args=(server, client), daemon=True).start()
+            link = _Link()
+            threading.Thread(
+                target=self._pump, args=(client, server, link, True), daemon=True
+            ).start()
+            threading.Thread(
+                target=self._pump, args=(server, client, link, False), daemon=True
+            ).start()
 
-    def _pump(self, source: socket.socket, sink: socket.socket) -> None:
+    def _pump(
+        self, source: socket.socket, sink: socket.socket, link: _Link, upstream: bool
+    ) -> None:
         try:
             while data := source.recv(CHUNK):
                 self._flowing.wait()
+                if not self._relay(data, upstream, link):
+                    break
                 sink.sendall(data)
         except OSError:
             pass
@@ -93,6 +109,44 @@ class TcpProxy:
                 except OSError:
                     pass
 
+    def _relay(self, data: bytes, upstream: bool, link: _Link) -> bool:
+        """Whether to pass `data` on (`upstream`: from the client); False drops the connection."""
+        return True
+
     def close(self) -> None:
         self.thaw()
         self.cut()
+
+
+# PyMySQL's commit(): a COM_QUERY packet (command byte 3) whose statement is COMMIT.
+MYSQL_COMMIT = b"\x03COMMIT"
+
+
+class CommitCutter(TcpProxy):
+    """A relay to MySQL that, once armed, drops the connection at the next COMMIT: after the
+    server has it (committed; the client cannot know it: an ambiguous commit), or before
+    (`deliver=False`: the server rolls the transaction back)."""
+
+    def __init__(self, upstream: tuple[str, int]) -> None:
+        super().__init__(upstream)
+        self._armed = threading.Event()
+        self._deliver = True
+        self.cut_commits = 0
+
+    def arm(self, *, deliver: bool = True) -> None:
+        self._deliver = deliver
+        self._armed.set()
+
+    def _relay(self, data: bytes, upstream: bool, link: _Link) -> bool:
+        if upstream:
+            if MYSQL_COMMIT in data and self._armed.is_set():
+                self._armed.clear()
+                if not self._deliver:
+                    self.cut_commits += 1
+                    return False
+                link.drop_next_answer = True
+            return True
+        if link.drop_next_answer:
+            self.cut_commits += 1
+            return False
+        return True
