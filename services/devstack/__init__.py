@@ -12,6 +12,7 @@ from .ports import free_tcp_port, free_udp_port, refusing_port, silent_port
 from .processes import ProcessExited, ProcessGroup, ServiceProcess
 from .services import (
     NOTIFICATION_HEALTH,
+    NOTIFICATION_READINESS,
     SAMPLE_ALL_RULES,
     USERMGMT_HEALTH,
     USERMGMT_READINESS,
@@ -25,6 +26,7 @@ from .services import (
 
 __all__ = [
     "NOTIFICATION_HEALTH",
+    "NOTIFICATION_READINESS",
     "SAMPLE_ALL_RULES",
     "USERMGMT_HEALTH",
     "USERMGMT_READINESS",

@@ -21,6 +21,7 @@ SAMPLE_ALL_RULES = Path(__file__).with_name("sample-all.json")
 USERMGMT_HEALTH = "/usermgmt/health-status"
 USERMGMT_READINESS = "/usermgmt/readiness"
 NOTIFICATION_HEALTH = "/notification/health-status"
+NOTIFICATION_READINESS = "/notification/readiness"
 XRAY_LOCAL_HEALTH = "/health"
 
 

@@ -18,7 +18,7 @@ from servicekit import service_app
 from servicekit.guards import guarded
 from tracing import create_tracer, instrument_app
 
-from .api import HEALTH_PATH, PREFIX, router
+from .api import PREFIX, PROBE_PATHS, router
 from .faults.admin import admin
 from .resources import Resources
 from .settings import Settings
@@ -43,10 +43,8 @@ def create_app(settings: Settings) -> ASGIApp:
 
 
 def untraced_paths(settings: Settings) -> frozenset[str]:
-    """The health check, and setting faults, which is not traffic: both stay off the map."""
-    return frozenset(
-        {HEALTH_PATH, FAULTS_PATH} if settings.fault_injection_enabled else {HEALTH_PATH}
-    )
+    """The probes, and setting faults, which is not traffic: all stay off the map."""
+    return PROBE_PATHS | {FAULTS_PATH} if settings.fault_injection_enabled else PROBE_PATHS
 
 
 def build_app(resources: Resources) -> FastAPI:
@@ -64,6 +62,10 @@ def build_app(resources: Resources) -> FastAPI:
             settings.mail_server_port,
         )
         yield
+        # uvicorn has let requests finish and cancelled the rest: wait for the emails being
+        # sent (bounded by their SMTP timeout) so their logs and traces go out before the
+        # tracer closes.
+        await resources.mailer.drain(settings.mail_timeout_seconds + 1)
         resources.tracer.close()
 
     app = service_app(

@@ -27,6 +27,10 @@ class Settings(ServiceSettings):
         "notification@example.com", validation_alias="AWS_MAIL_SERVER_FROM_ADDRESS"
     )
     mail_timeout_seconds: float = Field(10.0, gt=0, le=120, validation_alias="MAIL_TIMEOUT_SECONDS")
+    # Accepted emails not yet delivered; past it /send answers 503 (mailer.py).
+    mail_backlog: int = Field(100, ge=1, le=10_000, validation_alias="MAIL_BACKLOG")
+    # SMTP connections at once.
+    mail_concurrency: int = Field(4, ge=1, le=100, validation_alias="MAIL_CONCURRENCY")
 
     # Fault injection (faults.py): off unless enabled; FAULT_* are the faults it starts with.
     fault_injection_enabled: bool = Field(False, validation_alias="FAULT_INJECTION_ENABLED")

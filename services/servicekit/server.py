@@ -35,7 +35,7 @@ def serve(settings_class: type[S], app_factory: str, *, prog: str) -> None:
         port=settings.port,
         log_config=None,  # keep configure_logging's one-line format
         server_header=False,
-        timeout_graceful_shutdown=10,
+        timeout_graceful_shutdown=settings.shutdown_grace_seconds,
     )
 
 

@@ -41,4 +41,7 @@ class ServiceSettings(BaseSettings):
     request_body_timeout_seconds: float = Field(
         10.0, gt=0, le=300, validation_alias="REQUEST_BODY_TIMEOUT_SECONDS"
     )
+    # On SIGTERM: how long requests in flight (and their background work) may finish before
+    # what is left is cancelled. Kubernetes' grace period must cover it plus the preStop sleep.
+    shutdown_grace_seconds: int = Field(10, ge=1, le=300, validation_alias="SHUTDOWN_GRACE_SECONDS")
     tracing: TracingSettings = Field(default_factory=lambda: TracingSettings())

@@ -7,7 +7,12 @@ from collections.abc import Iterator
 import pytest
 import schemathesis
 
-from devstack import NOTIFICATION_HEALTH, USERMGMT_HEALTH, USERMGMT_READINESS
+from devstack import (
+    NOTIFICATION_HEALTH,
+    NOTIFICATION_READINESS,
+    USERMGMT_HEALTH,
+    USERMGMT_READINESS,
+)
 from tests.support.mariadb import ScratchDatabase
 from tests.support.smtp import SmtpServer
 from tests.support.stack import Chain, running_chain
@@ -39,7 +44,8 @@ def chain(
 
 @pytest.fixture(scope="package")
 def notification(chain: Chain, collector: SegmentCollector) -> FuzzedService:
-    name, untraced = "V1-Notification-Microservice", frozenset({NOTIFICATION_HEALTH})
+    name = "V1-Notification-Microservice"
+    untraced = frozenset({NOTIFICATION_HEALTH, NOTIFICATION_READINESS})
     return FuzzedService(chain.notification, name, untraced, collector, list(chain.processes))
 
 

@@ -11,7 +11,7 @@ import pytest
 import trustme
 
 from devstack.ports import refusing_port
-from notification.mailer import Mailer
+from notification.mailer import BacklogFull, Mailer
 from notification.schemas import EmailRequest
 from tests.support.inprocess import notification_settings
 from tests.support.smtp import SmtpServer
@@ -19,8 +19,15 @@ from tests.support.tracer import TracerFactory, request_segment
 from tests.support.udp import SegmentCollector
 from tracing import TracingSettings, create_tracer
 
+pytestmark = pytest.mark.anyio
 OFF = create_tracer(TracingSettings(AWS_XRAY_SDK_ENABLED=False), default_name="Mailer")
 EMAIL = EmailRequest(subject="Hi", content="Text", toEmails=["to@example.com"])
+
+
+async def deliver(mailer: Mailer, email: EmailRequest = EMAIL) -> None:
+    """As the /send route does: a place in the backlog, then the delivery."""
+    mailer.accept()
+    await mailer.deliver(email)
 
 
 @pytest.fixture
@@ -37,15 +44,15 @@ def tls_smtp(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[SmtpSe
     server.stop()
 
 
-def test_mail_goes_over_starttls_when_the_server_offers_it(tls_smtp: SmtpServer) -> None:
+async def test_mail_goes_over_starttls_when_the_server_offers_it(tls_smtp: SmtpServer) -> None:
     settings = notification_settings(
         AWS_MAIL_SERVER_HOST="127.0.0.1", AWS_MAIL_SERVER_PORT=tls_smtp.port
     )
-    Mailer(settings, OFF).deliver(EMAIL)
+    await deliver(Mailer(settings, OFF))
     assert tls_smtp.wait_for_mail_to("to@example.com").used_tls is True
 
 
-def test_a_delivery_is_a_call_with_its_recipient_count(
+async def test_a_delivery_is_a_call_with_its_recipient_count(
     smtp: SmtpServer, new_tracer: TracerFactory, collector: SegmentCollector
 ) -> None:
     tracer = new_tracer()
@@ -53,7 +60,7 @@ def test_a_delivery_is_a_call_with_its_recipient_count(
         AWS_MAIL_SERVER_HOST="127.0.0.1", AWS_MAIL_SERVER_PORT=smtp.port
     )
     with request_segment(tracer) as segment:
-        Mailer(settings, tracer).deliver(EMAIL)
+        await deliver(Mailer(settings, tracer))
     [doc] = collector.wait_for_trace(segment.trace_id, 1)
     [call] = doc["subsegments"]
     assert call["name"] == "127.0.0.1" and call["namespace"] == "remote"
@@ -61,7 +68,7 @@ def test_a_delivery_is_a_call_with_its_recipient_count(
     assert not {"fault", "error"} & call.keys()
 
 
-def test_an_smtp_server_down_is_logged_and_faults_the_call_never_raised(
+async def test_an_smtp_server_down_is_logged_and_faults_the_call_never_raised(
     new_tracer: TracerFactory, collector: SegmentCollector, caplog: pytest.LogCaptureFixture
 ) -> None:
     tracer = new_tracer()
@@ -70,11 +77,29 @@ def test_an_smtp_server_down_is_logged_and_faults_the_call_never_raised(
             AWS_MAIL_SERVER_HOST="127.0.0.1", AWS_MAIL_SERVER_PORT=port
         )
         with caplog.at_level(logging.WARNING), request_segment(tracer) as segment:
-            Mailer(settings, tracer).deliver(EMAIL)
+            await deliver(Mailer(settings, tracer))
     [doc] = collector.wait_for_trace(segment.trace_id, 1)
     [call] = doc["subsegments"]
     assert call["fault"] is True
     assert call["cause"]["exceptions"][0]["type"] == "ConnectionRefusedError"
-    [warning] = [r.getMessage() for r in caplog.records if "not delivered" in r.getMessage()]
-    assert f"email to 1 recipient(s) not delivered via 127.0.0.1:{port}" in warning
-    assert "to@example.com" not in warning  # addresses stay out of the logs
+    [error] = [r for r in caplog.records if "not delivered" in r.getMessage()]
+    assert error.levelname == "ERROR"
+    assert f"email to 1 recipient(s) not delivered via 127.0.0.1:{port}" in error.getMessage()
+    assert "to@example.com" not in error.getMessage()  # addresses stay out of the logs
+
+
+async def test_the_backlog_refuses_past_its_size_and_frees_a_place_per_delivery(
+    smtp: SmtpServer,
+) -> None:
+    settings = notification_settings(
+        AWS_MAIL_SERVER_HOST="127.0.0.1", AWS_MAIL_SERVER_PORT=smtp.port, MAIL_BACKLOG=2
+    )
+    mailer = Mailer(settings, OFF)
+    mailer.accept()
+    mailer.accept()
+    assert mailer.full
+    with pytest.raises(BacklogFull, match="2 emails are waiting to be delivered"):
+        mailer.accept()
+    await mailer.deliver(EMAIL)
+    assert not mailer.full and mailer.pending == 1
+    mailer.accept()
