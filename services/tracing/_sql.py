@@ -54,7 +54,38 @@ def record_statements(recorder: Recorder, engine: Engine) -> None:
             call = recorder.begin_call(meta.name)
             call.set_sql(meta.base)
         if call is not None and call.recorded:
-            recorder.end_call(call, exception_context.original_exception)
+            recorder.end_call(call, without_values(exception_context.original_exception))
+
+
+# One stand-in class per driver error class name, so the trace keeps the name.
+_STAND_INS: dict[str, type[Exception]] = {}
+# Where drivers keep an error's code: sqlite3's name for it; MySQL drivers' number is the
+# first argument (more precise than the SQLSTATE they also set); psycopg's SQLSTATE.
+_NAMED_CODE = "sqlite_errorname"
+_SQLSTATE_CODES = ("sqlstate", "pgcode")
+
+
+def without_values(error: BaseException) -> Exception:
+    """A stand-in for a driver's error: its class name and its error code, and where it was
+    raised, but never its message. Messages quote data: MySQL's duplicate key error is
+    "Duplicate entry 'a@example.com' for key 'email'"."""
+    name = type(error).__name__
+    stand_in = _STAND_INS.setdefault(name, type(name, (Exception,), {"__module__": __name__}))
+    code = _error_code(error)
+    return stand_in(f"{name} {code}" if code else name).with_traceback(error.__traceback__)
+
+
+def _error_code(error: BaseException) -> str | None:
+    named = getattr(error, _NAMED_CODE, None)
+    if named:
+        return str(named)
+    if error.args and isinstance(error.args[0], int):
+        return str(error.args[0])
+    for attribute in _SQLSTATE_CODES:
+        value = getattr(error, attribute, None)
+        if value:
+            return str(value)
+    return None
 
 
 class _SqlMeta:

@@ -143,11 +143,14 @@ class _Job(Generic[T]):
 
 
 def _engine(url: URL, deadline: float, pool_size: int) -> Engine:
+    # No statement parameters (user data: emails, password hashes) in SQLAlchemy's error
+    # messages or logs, which may end up in a log line or a trace.
     if url.get_backend_name() == "sqlite":
         # One file shared by the thread pool's workers.
-        return create_engine(url, connect_args={"check_same_thread": False})
+        return create_engine(url, hide_parameters=True, connect_args={"check_same_thread": False})
     return create_engine(
         url,
+        hide_parameters=True,
         pool_pre_ping=True,  # a connection the server dropped is replaced, not handed out
         pool_recycle=3600,
         # Database.run never has more than pool_size sessions at once: none waits for the pool.

@@ -11,7 +11,7 @@ import pytest
 from aws_xray_sdk.core.exceptions.exceptions import SegmentNotFoundException
 from sqlalchemy import Integer, String, create_engine, insert, select, text
 from sqlalchemy.engine import Engine
-from sqlalchemy.exc import OperationalError
+from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column
 
 from devstack.ports import refusing_port
@@ -117,7 +117,11 @@ def test_a_failing_statement_is_a_fault_with_its_cause(
     [doc] = documents(collector, segment)
     [query] = sql_subsegments(doc)
     assert query["fault"] is True
-    assert "no such table" in query["cause"]["exceptions"][0]["message"]
+    [exception] = query["cause"]["exceptions"]
+    assert (exception["type"], exception["message"]) == (
+        "OperationalError",
+        "OperationalError SQLITE_ERROR",
+    )
 
 
 def test_a_database_that_cannot_be_reached_is_a_fault(
@@ -132,6 +136,30 @@ def test_a_database_that_cannot_be_reached_is_a_fault(
     [doc] = documents(collector, segment)
     [query] = sql_subsegments(doc)
     assert query["fault"] is True and query["name"] == "x@localhost"
+
+
+def test_a_failed_statement_records_the_error_class_and_code_not_the_values(
+    new_tracer: TracerFactory, collector: SegmentCollector, tmp_path
+) -> None:
+    """SQLite, like MySQL ("Duplicate entry 'x' for key 'email'"), can put values in its
+    messages: only the error's class and code reach the trace."""
+    tracer = new_tracer()
+    engine = create_engine(f"sqlite:///{tmp_path / 'unique.db'}")
+    with engine.begin() as conn:
+        conn.execute(text("CREATE TABLE people (email TEXT UNIQUE)"))
+        conn.execute(text("INSERT INTO people VALUES (:email)"), {"email": SECRET})
+    instrument_engine(engine, tracer)
+    with request_segment(tracer) as segment, pytest.raises(IntegrityError):
+        with engine.begin() as conn:
+            conn.execute(text("INSERT INTO people VALUES (:email)"), {"email": SECRET})
+    [doc] = documents(collector, segment)
+    [query] = sql_subsegments(doc)
+    [exception] = query["cause"]["exceptions"]
+    assert query["fault"] is True
+    assert exception["type"] == "IntegrityError"
+    assert exception["message"] == "IntegrityError SQLITE_CONSTRAINT_UNIQUE"
+    assert exception["stack"]  # where it failed is kept: it holds no values
+    assert SECRET not in json.dumps(doc)
 
 
 def test_the_recorded_url_never_carries_the_password(
