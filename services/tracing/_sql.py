@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from sqlalchemy import event
-from sqlalchemy.engine import Connection, Engine, ExceptionContext
+from sqlalchemy.engine import URL, Connection, Engine, ExceptionContext
 
 from ._seam import OutboundCall, Recorder
 
@@ -99,8 +99,7 @@ class _SqlMeta:
             database = Path(database).stem or "memory"
         self.name = f"{database}@{url.host or 'localhost'}"
         self.base: dict[str, str] = {
-            # URL.set(password=None) would keep the password: None there means "unchanged".
-            "url": url._replace(password=None).render_as_string(hide_password=False),
+            "url": _recorded_url(url),
             "database_type": DATABASE_TYPES.get(dialect.name, dialect.name),
             "driver_version": _driver_version(engine),
         }
@@ -112,6 +111,15 @@ class _SqlMeta:
         if self._with_version is None:
             self._with_version = {**self.base, **_server(conn)}
         return {**self._with_version, "sanitized_query": statement, "preparation": "statement"}
+
+
+def _recorded_url(url: URL) -> str:
+    """Driver, user, host, port and database: no password, and no query string, which
+    dialects pass to the driver's connect() (?password=, ?passwd=, odbc_connect=...;PWD=)."""
+    bare = URL.create(
+        url.drivername, username=url.username, host=url.host, port=url.port, database=url.database
+    )
+    return bare.render_as_string(hide_password=False)
 
 
 def _server(conn: Connection) -> dict[str, str]:

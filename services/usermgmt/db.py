@@ -31,6 +31,11 @@ log = logging.getLogger(__name__)
 
 T = TypeVar("T")
 UNKNOWN_DATABASE = 1049  # MySQL: the schema named in DB_NAME does not exist yet
+# Query parameters whose values are shown in logs; every other value is hidden, because
+# dialects pass the query string to the driver's connect(): ?password=, ?passwd=, pyodbc's
+# odbc_connect=...;PWD=..., tokens, key files.
+SHOWN_QUERY_VALUES = frozenset({"charset", "sslmode", "ssl_mode"})
+HIDDEN = "REDACTED"  # unreserved characters: not percent-encoded in the URL
 
 
 class DatabaseBusy(Exception):
@@ -74,7 +79,17 @@ class Database:
             return work(session)
 
     def describe(self) -> str:
-        return self.url.render_as_string(hide_password=True)
+        return self.describe_url(self.url)
+
+    @staticmethod
+    def describe_url(url: URL) -> str:
+        """`url` for a log line: the password and the query's values hidden, but not that
+        they are set."""
+        query = {
+            key: value if key in SHOWN_QUERY_VALUES else _hidden(value)
+            for key, value in url.query.items()
+        }
+        return url.set(query=query).render_as_string(hide_password=True)
 
     def ensure_schema(self) -> None:
         """Create the schema (database) and the `users` table if they are missing."""
@@ -106,6 +121,10 @@ class Database:
 
     def dispose(self) -> None:
         self.engine.dispose()
+
+
+def _hidden(value: str | tuple[str, ...]) -> str | tuple[str, ...]:
+    return HIDDEN if isinstance(value, str) else tuple(HIDDEN for _ in value)
 
 
 class _Job(Generic[T]):
