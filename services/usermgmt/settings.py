@@ -7,11 +7,12 @@ from pathlib import Path
 
 from pydantic import Field, SecretStr, field_validator
 from sqlalchemy.engine import URL, make_url
-from sqlalchemy.exc import ArgumentError
+from sqlalchemy.exc import ArgumentError, NoSuchModuleError
 
 from servicekit import ServiceSettings
 
 DEFAULT_TRACING_NAME = "User-Management-Microservice"
+EXAMPLE_URL = "mysql+pymysql://user:pass@host:3306/usermgmt"
 
 
 class ConnectionPolicy(StrEnum):
@@ -68,13 +69,27 @@ class Settings(ServiceSettings):
     @field_validator("database_url")
     @classmethod
     def _is_database_url(cls, value: str | None) -> str | None:
-        if value is not None:
-            try:
-                make_url(value)
-            except (ArgumentError, ValueError) as exc:
-                raise ValueError(
-                    "not a database URL; expected e.g. mysql+pymysql://user:pass@host:3306/usermgmt"
-                ) from exc
+        """A URL SQLAlchemy parses, for a dialect it has and a driver that is installed: the
+        service would otherwise fail on first use, or at start-up with a traceback."""
+        if value is None:
+            return None
+        try:
+            url = make_url(value)
+        except (ArgumentError, ValueError) as exc:
+            raise ValueError(f"not a database URL; expected e.g. {EXAMPLE_URL}") from exc
+        try:
+            dialect = url.get_dialect()
+        except NoSuchModuleError:
+            raise ValueError(
+                f"no database driver for {url.drivername!r}; expected e.g. {EXAMPLE_URL}"
+            ) from None
+        try:
+            dialect.import_dbapi()
+        except ImportError as exc:
+            raise ValueError(
+                f"{url.drivername!r} needs {exc.name}, which is not installed; "
+                f"expected e.g. {EXAMPLE_URL}"
+            ) from None
         return value
 
     @property

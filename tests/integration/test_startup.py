@@ -85,6 +85,29 @@ def test_a_secret_is_named_but_never_echoed() -> None:
     assert "s3cret" not in result.stderr
 
 
+@pytest.mark.parametrize(
+    ("url", "expected"),
+    [
+        ("oracle9://app:s3cret@db/usermgmt", "no database driver for 'oracle9'"),
+        (
+            "mysql+nosuchdriver://app:s3cret@db/usermgmt",
+            "no database driver for 'mysql+nosuchdriver'",
+        ),
+        (
+            "mysql+mysqldb://app:s3cret@db/usermgmt",
+            "'mysql+mysqldb' needs MySQLdb, which is not installed",
+        ),
+    ],
+)
+def test_an_unknown_database_driver_stops_start_up_with_one_line(url: str, expected: str) -> None:
+    result = run_briefly("usermgmt", {"DATABASE_URL": url})
+    assert result.returncode == 2
+    [line] = result.stderr.splitlines()
+    assert line.startswith("usermgmt: invalid configuration: DATABASE_URL: ")
+    assert expected in line
+    assert "s3cret" not in result.stderr
+
+
 def test_without_a_database_setting_it_says_it_uses_sqlite(
     group: ProcessGroup, collector: SegmentCollector, tmp_path: Path
 ) -> None:
