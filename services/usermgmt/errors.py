@@ -98,8 +98,9 @@ async def _notification_unavailable(request: Request, exc: NotificationUnavailab
             "Too many calls to the notification service at once; try again shortly",
             headers={"Retry-After": BUSY_RETRY_AFTER_SECONDS},
         )
+    # Its address and the error's details are for the log above, not for public clients.
     status = HTTPStatus.GATEWAY_TIMEOUT if exc.timed_out else HTTPStatus.BAD_GATEWAY
-    return error_response(request, status, f"Notification service unavailable: {exc}")
+    return error_response(request, status, f"Notification service unavailable: {exc.reason}")
 
 
 def _first_line(exc: Exception) -> str:

@@ -24,10 +24,17 @@ EmailMessage = dict[str, Any]
 
 
 class NotificationUnavailable(Exception):
-    """The notification service could not be reached or did not answer properly."""
+    """The notification service could not be reached or did not answer properly.
 
-    def __init__(self, message: str, *, timed_out: bool = False, busy: bool = False) -> None:
+    The message, for logs, says where and how; `reason` says what happened without any
+    address, for the clients of user management.
+    """
+
+    def __init__(
+        self, message: str, *, reason: str, timed_out: bool = False, busy: bool = False
+    ) -> None:
         super().__init__(message)
+        self.reason = reason
         self.timed_out = timed_out
         self.busy = busy  # refused here, without calling: every connection was in use
 
@@ -63,7 +70,10 @@ class NotificationClient:
         except ValueError:
             body = None
         if not isinstance(body, dict):
-            raise NotificationUnavailable("the notification service did not answer with JSON")
+            raise NotificationUnavailable(
+                "the notification service did not answer with JSON",
+                reason="it did not answer with JSON",
+            )
         return body
 
     async def health_status(self, *, timeout: float | None = None) -> str:
@@ -90,19 +100,24 @@ class NotificationClient:
             response = await self._client.request(method, path, **kwargs)
         except Saturated as exc:
             raise NotificationUnavailable(
-                f"not calling the notification service at {self.base_url}: {exc}", busy=True
+                f"not calling the notification service at {self.base_url}: {exc}",
+                reason="too many calls at once",
+                busy=True,
             ) from exc
         except httpx.TimeoutException as exc:
             raise NotificationUnavailable(
                 f"the notification service at {self.base_url} did not answer in time",
+                reason="it did not answer in time",
                 timed_out=True,
             ) from exc
         except httpx.HTTPError as exc:
             raise NotificationUnavailable(
-                f"cannot reach the notification service at {self.base_url}: {exc}"
+                f"cannot reach the notification service at {self.base_url}: {exc}",
+                reason="it could not be reached",
             ) from exc
         if response.is_error:
+            answered = f"answered {method} {path} with {response.status_code}"
             raise NotificationUnavailable(
-                f"the notification service answered {method} {path} with {response.status_code}"
+                f"the notification service {answered}", reason=f"it {answered}"
             )
         return response

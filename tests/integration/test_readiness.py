@@ -61,7 +61,7 @@ def test_readiness_names_what_cannot_work_while_liveness_stays_up(
     assert not_ready.status_code == 503
     assert not_ready.headers["Retry-After"] == "5"
     assert not_ready.json()["errors"] == [
-        {"field": "notification", "message": "cannot be reached or failed"}
+        {"field": "notification", "message": "could not be reached"}
     ]
     assert "127.0.0.1" not in not_ready.text  # no internal address to whoever asks
     assert client.get(USERMGMT_HEALTH).status_code == 200

@@ -75,7 +75,11 @@ def test_notification_down_keeps_the_user_and_faults_the_call(
 
     chain_call = httpx.get(f"{usermgmt.base_url}/usermgmt/notification-xray")
     assert chain_call.status_code == 502
-    assert chain_call.json()["message"].startswith("Notification service unavailable")
+    assert chain_call.json()["message"] == (
+        "Notification service unavailable: it could not be reached"
+    )
+    assert "localhost" not in chain_call.text  # no internal address to a public client
+    assert "cannot reach the notification service at http://localhost:" in usermgmt.log_text()
     [failed] = collector.wait_for_trace(
         chain_call.headers["X-Amzn-Trace-Id"].removeprefix("Root="), 1
     )

@@ -88,9 +88,5 @@ async def _notification_problem(notifier: NotificationClient) -> str | None:
     try:
         await notifier.health_status(timeout=CHECK_TIMEOUT_SECONDS)
     except NotificationUnavailable as exc:
-        if exc.busy:
-            return "is busy"
-        if exc.timed_out:
-            return "did not answer in time"
-        return "cannot be reached or failed"
+        return exc.reason.removeprefix("it ")
     return None
