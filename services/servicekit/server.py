@@ -35,6 +35,7 @@ def serve(settings_class: type[S], app_factory: str, *, prog: str) -> None:
         port=settings.port,
         log_config=None,  # keep configure_logging's one-line format
         server_header=False,
+        forwarded_allow_ips=settings.forwarded_allow_ips,
         timeout_graceful_shutdown=settings.shutdown_grace_seconds,
     )
 

@@ -31,6 +31,11 @@ class ServiceSettings(BaseSettings):
     port: int = Field(8000, ge=1, le=65535, validation_alias="PORT")
     log_level: LogLevel = Field(LogLevel.INFO, validation_alias="LOG_LEVEL")
     log_format: LogFormat = Field(LogFormat.TEXT, validation_alias="LOG_FORMAT")
+    # uvicorn's own variable: the proxies (addresses, CIDR blocks, or *) whose X-Forwarded-For
+    # and X-Forwarded-Proto are believed. From anyone else they are ignored.
+    forwarded_allow_ips: str = Field(
+        "127.0.0.1,::1", min_length=1, validation_alias="FORWARDED_ALLOW_IPS"
+    )
     # Capacity (servicekit.admission, servicekit.bodylimit): past it, refused at once.
     max_concurrent_requests: int = Field(
         100, ge=1, le=10_000, validation_alias="MAX_CONCURRENT_REQUESTS"

@@ -12,6 +12,7 @@ failing one is logged and leaves the request served, untraced if need be.
 from __future__ import annotations
 
 import logging
+import re
 import time
 from collections.abc import Callable, Iterable
 from typing import TypeVar
@@ -26,6 +27,8 @@ from ._seam import Recorder, SamplingRequest, Segment
 log = logging.getLogger(__name__)
 
 T = TypeVar("T")
+# RFC 3986 host: a registered name or IPv4 address, or an IP literal in brackets; then a port.
+_HOST = re.compile(r"^(?:[A-Za-z0-9._~-]+|\[[0-9A-Fa-f:.]+\])(?::[0-9]{1,5})?$")
 
 
 class TracingMiddleware:
@@ -49,7 +52,7 @@ class TracingMiddleware:
                 response = _Response(send, format_trace_header(trace_id, sampled=not_sampled))
                 await self.app(scope, receive, response.send)
             return
-        host = headers.get("host") or _server_host(scope)
+        host = _host(headers, scope)
         request = SamplingRequest(host=host, method=scope["method"], path=scope["path"])
         with _current.scope():
             segment = _guarded(self.recorder.begin_segment, incoming, request)
@@ -130,20 +133,31 @@ def _asks_for_decision(incoming: TraceHeader | None) -> bool:
 
 
 def _put_request(segment: Segment, scope: Scope, headers: Headers, host: str) -> None:
-    scheme = headers.get("x-forwarded-proto") or scope.get("scheme", "http")
+    """The scheme and client are the server's (uvicorn takes X-Forwarded-Proto and -For into
+    them from the proxies in FORWARDED_ALLOW_IPS only); the headers themselves, which any
+    client can send, are not read here."""
     # The path as the client sent it: the server has put root_path in it already (uvicorn
     # does, as the ASGI spec asks), so adding root_path again would write it twice.
     segment.put_http_meta("method", scope["method"])
-    segment.put_http_meta("url", f"{scheme}://{host}{scope['path']}")
-    forwarded_for = headers.get("x-forwarded-for")
-    if forwarded_for:
-        segment.put_http_meta("client_ip", forwarded_for.split(",")[0].strip())
-        segment.put_http_meta("x_forwarded_for", True)
-    elif scope.get("client"):
-        segment.put_http_meta("client_ip", scope["client"][0])
+    segment.put_http_meta("url", f"{scope.get('scheme', 'http')}://{host}{scope['path']}")
+    if scope.get("client"):
+        client_ip = scope["client"][0]
+        segment.put_http_meta("client_ip", client_ip)
+        forwarded_for = headers.get("x-forwarded-for", "")
+        if client_ip in (address.strip() for address in forwarded_for.split(",")):
+            segment.put_http_meta("x_forwarded_for", True)  # the server took it from there
     user_agent = headers.get("user-agent")
     if user_agent:
         segment.put_http_meta("user_agent", user_agent)
+
+
+def _host(headers: Headers, scope: Scope) -> str:
+    """The Host header if it is a host name or address with an optional port (RFC 3986);
+    anything else a client sent there is not put into the recorded URL."""
+    host = headers.get("host")
+    if host and _HOST.match(host):
+        return host
+    return _server_host(scope)
 
 
 def _server_host(scope: Scope) -> str:

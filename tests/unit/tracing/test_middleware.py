@@ -12,6 +12,7 @@ import pytest
 from fastapi import BackgroundTasks, FastAPI, HTTPException
 from fastapi.responses import PlainTextResponse
 from starlette.types import ASGIApp
+from uvicorn.middleware.proxy_headers import ProxyHeadersMiddleware
 
 from servicekit import install_error_handlers
 from tests.support.tracer import TracerFactory
@@ -189,19 +190,42 @@ async def test_a_malformed_header_starts_a_fresh_trace(
     assert "parent_id" not in only_document(collector, trace_id)
 
 
-async def test_x_forwarded_for_names_the_client(
+FORWARDED = {"X-Forwarded-For": "203.0.113.7, 10.0.0.1", "X-Forwarded-Proto": "https"}
+
+
+async def test_a_trusted_proxy_names_the_client_and_scheme(
     tracer: Tracer, collector: SegmentCollector
 ) -> None:
-    response = await call(
-        build_app(tracer),
-        "/items",
-        {"X-Forwarded-For": "203.0.113.7, 10.0.0.1", "X-Forwarded-Proto": "https"},
-    )
+    """uvicorn applies X-Forwarded-For and -Proto from FORWARDED_ALLOW_IPS (here the caller,
+    10.1.2.3); the segment records what it established."""
+    app = ProxyHeadersMiddleware(build_app(tracer), trusted_hosts="10.1.2.3")  # type: ignore[arg-type]
+    response = await call(app, "/items", FORWARDED)  # type: ignore[arg-type]
     doc = only_document(collector, response.headers["X-Amzn-Trace-Id"].removeprefix("Root="))
     request = doc["http"]["request"]
-    assert request["client_ip"] == "203.0.113.7"
+    assert request["client_ip"] == "10.0.0.1"  # the nearest address the proxy did not add
     assert request["x_forwarded_for"] is True
     assert request["url"] == "https://api.example/items"
+
+
+@pytest.mark.parametrize(
+    "headers",
+    [
+        FORWARDED,
+        {"X-Forwarded-Proto": "javascript", "X-Forwarded-For": "203.0.113.7"},
+        {"Host": "javascript:alert(1)//"},
+        {"Host": "a b<script>"},
+    ],
+)
+async def test_forwarding_headers_from_anyone_else_are_not_believed(
+    tracer: Tracer, collector: SegmentCollector, headers: dict[str, str]
+) -> None:
+    app = ProxyHeadersMiddleware(build_app(tracer), trusted_hosts="192.0.2.1")  # type: ignore[arg-type]
+    response = await call(app, "/items", headers)  # type: ignore[arg-type]
+    doc = only_document(collector, response.headers["X-Amzn-Trace-Id"].removeprefix("Root="))
+    request = doc["http"]["request"]
+    assert request["client_ip"] == "10.1.2.3"
+    assert "x_forwarded_for" not in request
+    assert request["url"] in ("http://api.example/items", "http://localhost/items")
 
 
 async def test_health_checks_are_not_traced_but_get_a_trace_header(
