@@ -28,6 +28,9 @@ log = logging.getLogger(__name__)
 
 # What a 405's Allow header may list (RFC 9110, section 9).
 HTTP_METHODS = ("DELETE", "GET", "HEAD", "OPTIONS", "PATCH", "POST", "PUT")
+# What the body echoes of the request (its path, a message quoting it) is cut at this length:
+# a client sending 10 KB of path need not get it back, twice.
+MAX_ECHOED = 500
 
 
 class FieldError(BaseModel):
@@ -63,12 +66,16 @@ def error_response(
         timestamp=datetime.now(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z"),
         status=status,
         error=HTTPStatus(status).phrase,
-        message=message,
-        path=request.url.path,
+        message=_cut(message),
+        path=_cut(request.url.path),
         errors=[FieldError(**error) for error in errors or ()],
         trace_id=current_trace_id() or "",
     )
     return JSONResponse(body.model_dump(exclude_defaults=True), status_code=status, headers=headers)
+
+
+def _cut(text: str) -> str:
+    return text if len(text) <= MAX_ECHOED else text[:MAX_ECHOED] + "…"
 
 
 def install_error_handlers(app: FastAPI) -> None:

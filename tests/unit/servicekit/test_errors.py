@@ -8,7 +8,7 @@ from fastapi import APIRouter, FastAPI, HTTPException
 from pydantic import BaseModel
 
 from servicekit import install_error_handlers
-from servicekit.errors import ErrorBody
+from servicekit.errors import MAX_ECHOED, ErrorBody
 
 pytestmark = pytest.mark.anyio
 # JSON must be UTF-8: FastAPI answers a 400 when the body cannot even be decoded.
@@ -110,3 +110,14 @@ async def test_a_wrong_method_is_told_every_method_of_the_path(path: str, allowe
     response = await request(build_app(), "OPTIONS", path)
     assert response.status_code == 405
     assert response.headers["Allow"] == allowed
+
+
+async def test_a_long_path_is_echoed_cut_short() -> None:
+    """A 10 KB path came back twice, whole, in the 404 body: in `path` and in the message."""
+    name = "n" * 10_000
+    response = await request(build_app(), "GET", f"/items/{name}")
+    assert response.status_code == 404
+    body = response.json()
+    assert body["path"] == f"/items/{name}"[:MAX_ECHOED] + "…"
+    assert body["message"] == f"no item {name}"[:MAX_ECHOED] + "…"
+    assert len(response.content) < 3 * MAX_ECHOED
