@@ -16,7 +16,7 @@ from .kube import K8S, Obj, build_names, cluster_config, component_names, label,
 # The capitalised markers in the manifests that `replacements` overwrite.
 PLACEHOLDER = re.compile(
     r"(?<![A-Z_])(AWS_ACCOUNT_ID|CLUSTER_NAME|CLUSTER_REGION|CERTIFICATE_ARN|EXTERNAL_HOSTNAME"
-    r"|RDS_ENDPOINT|SMTP_HOST|MAIL_FROM_ADDRESS)(?![A-Z_])"
+    r"|RDS_ENDPOINT|SMTP_HOST|MAIL_FROM_ADDRESS|VPC_CIDR)(?![A-Z_])"
 )
 # kubectl rejects these at apply time (or they are kustomize-only inputs): never in the output.
 NOT_FOR_THE_CLUSTER = {"ClusterConfig", "Kustomization", "Component"}

@@ -182,9 +182,13 @@ def test_daemonset_reaches_every_node_and_updates_safely(
         rolling = spec["updateStrategy"]["rollingUpdate"]
         assert spec["updateStrategy"]["type"] == "RollingUpdate" and rolling["maxUnavailable"] == 1
         [daemon] = daemons([daemonset])
-        assert daemon.port(DAEMON_PORT, "UDP")["hostPort"] == DAEMON_PORT  # type: ignore[index]
-        assert daemon.port(DAEMON_PORT, "TCP")["hostPort"] == DAEMON_PORT  # type: ignore[index]
-        # A surge pod would need the same hostPort on the same node and never start.
+        for protocol in ("UDP", "TCP"):
+            port = daemon.port(DAEMON_PORT, protocol)
+            assert port is not None, f"{daemon.where}: no {protocol} port {DAEMON_PORT}"
+            # Reached through xray-service only: a hostPort would open it to anything that
+            # reaches the node's address, TCP proxy (signing with the daemon's role) included.
+            assert "hostPort" not in port and not daemon.pod.get("hostNetwork"), daemon.where
+        # One daemon per node, always: a surge would run two on a node while it updates.
         assert rolling.get("maxSurge", 0) == 0
 
 
@@ -201,7 +205,7 @@ def test_daemons_use_the_shared_configuration(builds: dict[str, list[Obj]], name
         config_map = named(objects, "ConfigMap", volume["configMap"]["name"])
         config = yaml.safe_load(config_map["data"][command[2].rsplit("/", 1)[1]])
         assert config["Version"] == 2
-        # Every interface: pods come through xray-service, node processes through hostPort.
+        # Every interface of its pod: the apps come through xray-service to the pod's address.
         assert config["Socket"] == {"UDPAddress": "0.0.0.0:2000", "TCPAddress": "0.0.0.0:2000"}
         ports = {p["protocol"]: p["containerPort"] for p in daemon.spec.get("ports", [])}
         assert ports.get("TCP", DAEMON_PORT) == int(
