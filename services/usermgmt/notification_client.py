@@ -3,7 +3,7 @@
 Every call goes through one httpx.AsyncClient whose transport is traced, so each appears as a
 `remote` subsegment and the notification service continues the same trace. The transport is
 guarded (servicekit.outbound): at most `max_connections` calls at once, the next refused at
-once (NotificationUnavailable with `busy`), and a pool that cannot stay wedged.
+once (NotificationUnavailable with `busy`), over connections that cannot stay wedged.
 
 Its connection policy (settings.ConnectionPolicy) decides whether a V1/V2 canary behind a
 connection-level balancer is split per connection or per request.
@@ -15,7 +15,7 @@ from typing import Any
 
 import httpx
 
-from servicekit.outbound import GuardedTransport, Saturated, TransportFactory, plain_pool
+from servicekit.outbound import ConnectionFactory, GuardedTransport, Saturated, one_connection
 
 from .settings import ConnectionPolicy
 
@@ -46,10 +46,10 @@ class NotificationClient:
         *,
         timeout: float,
         max_connections: int,
-        pool: TransportFactory = plain_pool,
+        connect: ConnectionFactory = one_connection,
         policy: ConnectionPolicy = ConnectionPolicy.KEEP_ALIVE,
     ) -> None:
-        """`pool(limits)` builds the connection pool (an httpx transport, traced or not)."""
+        """`connect()` makes one connection: an httpx transport, traced or not."""
         self.base_url = base_url
         self.policy = policy
         headers = {}
@@ -58,7 +58,7 @@ class NotificationClient:
             # TIME_WAIT sockets of thousands of short connections pile up on the server's
             # side, not on this client's ephemeral ports.
             headers["Connection"] = "close"
-        self.transport = GuardedTransport(max_connections, pool)
+        self.transport = GuardedTransport(max_connections, connect)
         self._client = httpx.AsyncClient(
             base_url=base_url, timeout=timeout, transport=self.transport, headers=headers
         )

@@ -6,6 +6,7 @@ from dataclasses import dataclass
 
 import httpx
 
+from servicekit.outbound import one_connection
 from tracing import Tracer, instrument_engine, traced_async_transport
 
 from .db import Database
@@ -30,23 +31,23 @@ class Resources:
         *,
         notification_transport: httpx.AsyncBaseTransport | None = None,
     ) -> Resources:
-        """`notification_transport` (a pool with the client's limits by default) carries the
-        calls to the notification service; tests hand it the notification app in-process."""
+        """`notification_transport` (a connection of its own per call at once, by default)
+        carries the calls to the notification service; tests hand it the notification app
+        in-process."""
         url, source = settings.database()
         database = Database(
             url, deadline=settings.db_timeout_seconds, max_concurrency=settings.db_max_concurrency
         )
         instrument_engine(database.engine, tracer)
 
-        def pool(limits: httpx.Limits) -> httpx.AsyncBaseTransport:
-            transport = notification_transport or httpx.AsyncHTTPTransport(limits=limits)
-            return traced_async_transport(tracer, transport)
+        def connect() -> httpx.AsyncBaseTransport:
+            return traced_async_transport(tracer, notification_transport or one_connection())
 
         notifier = NotificationClient(
             settings.notification_base_url,
             timeout=settings.notification_timeout_seconds,
             max_connections=settings.notification_max_connections,
-            pool=pool,
+            connect=connect,
             policy=settings.notification_connection_policy,
         )
         return cls(settings, tracer, database, source, notifier)

@@ -1,8 +1,8 @@
 """A real HTTP server on loopback whose answers wait until the test lets them go.
 
-Every response closes its connection (HTTP/1.0), so a client that sends another request
-must open a new connection: the case where a cancelled call can leak a slot of httpx's
-connection pool (encode/httpcore#1093).
+By default every response closes its connection (HTTP/1.0), so a client that sends another
+request must open a new connection: the case where a cancelled call can leak a slot of httpx's
+connection pool (encode/httpcore#1093). With `keep_alive`, it speaks HTTP/1.1 and keeps them.
 """
 
 from __future__ import annotations
@@ -25,6 +25,8 @@ class HeldUpstream:
     _lock: threading.Lock = field(default_factory=threading.Lock)
     waiting: int = 0
     answered: int = 0
+    # The client's port of every connection that sent a request: one per connection.
+    connections: set[int] = field(default_factory=set)
 
     @property
     def base_url(self) -> str:
@@ -47,13 +49,17 @@ class HeldUpstream:
 
 
 @contextmanager
-def held_upstream() -> Iterator[HeldUpstream]:
+def held_upstream(*, keep_alive: bool = False) -> Iterator[HeldUpstream]:
     """A GET of /held... is held until `release()`; every GET is answered 200 with a small
     JSON body."""
     state = HeldUpstream(port=0)
 
     class Handler(BaseHTTPRequestHandler):
+        protocol_version = "HTTP/1.1" if keep_alive else "HTTP/1.0"
+
         def do_GET(self) -> None:  # noqa: N802 (http.server's naming)
+            with state._lock:
+                state.connections.add(self.client_address[1])
             if self.path.startswith("/held"):
                 state._hold()
             body = b'{"held": true}'

@@ -1,5 +1,6 @@
-"""The guarded transport: a bounded number of calls, refused beyond it, and a pool that
-cancelled calls cannot wedge (encode/httpcore#1093)."""
+"""The guarded transport: a bounded number of calls, refused beyond it, connections kept
+alive and lent one call at a time, and none that a cancelled call can wedge
+(encode/httpcore#1093)."""
 
 from __future__ import annotations
 
@@ -10,7 +11,7 @@ import anyio
 import httpx
 import pytest
 
-from servicekit.outbound import GuardedTransport, Saturated, plain_pool
+from servicekit.outbound import GuardedTransport, Saturated
 from tests.support.held_upstream import HeldUpstream, held_upstream
 
 pytestmark = pytest.mark.anyio
@@ -94,26 +95,32 @@ async def test_cancelled_calls_cannot_wedge_it(upstream: HeldUpstream) -> None:
             for _ in range(3):
                 await leak_slots(client, upstream, CONNECTIONS)
             answers = await asyncio.gather(*(client.get("/after") for _ in range(CONNECTIONS)))
-    # Nothing waits in the pool to be cancelled there; a call cancelled while it connects can
-    # still leave its connection behind, and then the pool is replaced.
     assert [r.status_code for r in answers] == [200] * CONNECTIONS
+    assert guarded.calls_in_flight == 0
 
 
-async def test_a_pool_that_lost_its_connections_is_replaced(upstream: HeldUpstream) -> None:
-    built: list[httpx.AsyncBaseTransport] = []
+async def test_a_connection_is_kept_alive_and_lent_again() -> None:
+    with held_upstream(keep_alive=True) as upstream:
+        guarded = GuardedTransport(CONNECTIONS)
+        async with httpx.AsyncClient(base_url=upstream.base_url, transport=guarded) as client:
+            for _ in range(5):
+                assert (await client.get("/again")).status_code == 200
+            assert guarded.idle_connections == 1
+    assert len(upstream.connections) == 1 and guarded.opened == 1
 
-    def build(limits: httpx.Limits) -> httpx.AsyncBaseTransport:
-        built.append(plain_pool(limits))
-        return built[-1]
 
-    guarded = GuardedTransport(CONNECTIONS, build)
-    async with httpx.AsyncClient(base_url=upstream.base_url, transport=guarded) as client:
-        with anyio.fail_after(HANG_GUARD_SECONDS):
-            # Leak every slot of the guarded pool by using it directly, unguarded.
-            async with httpx.AsyncClient(base_url=upstream.base_url, transport=built[0]) as raw:
-                await leak_slots(raw, upstream, CONNECTIONS)
-                with pytest.raises(httpx.PoolTimeout):
-                    await raw.get("/wedged", timeout=httpx.Timeout(5, pool=0.1))
-                answers = await asyncio.gather(*(client.get("/after") for _ in range(3)))
-    assert [r.status_code for r in answers] == [200] * 3
-    assert guarded.renewals == 1 and len(built) == 2
+async def test_a_connection_whose_call_was_cancelled_is_never_lent_again() -> None:
+    with held_upstream(keep_alive=True) as upstream:
+        guarded = GuardedTransport(CONNECTIONS)
+        async with httpx.AsyncClient(base_url=upstream.base_url, transport=guarded) as client:
+            assert (await client.get("/first")).status_code == 200
+            with anyio.fail_after(HANG_GUARD_SECONDS):
+                held = asyncio.create_task(client.get("/held"))
+                await anyio.to_thread.run_sync(upstream.wait_for_waiting, 1)
+                held.cancel()  # mid-call: the connection's state is anyone's guess
+                with pytest.raises(asyncio.CancelledError):
+                    await held
+            upstream.release()
+            assert guarded.calls_in_flight == 0 and guarded.idle_connections == 0
+            assert (await client.get("/after")).status_code == 200
+    assert guarded.opened == 2 and len(upstream.connections) == 2
