@@ -12,6 +12,7 @@ from tests.support.fixtures import database_or_fail
 from tests.support.mariadb import ScratchDatabase
 from tests.support.smtp import SmtpServer
 from tests.support.stack import Chain, running_chain
+from tests.support.tcp_proxy import TcpProxy
 from tests.support.udp import SegmentCollector
 
 
@@ -52,3 +53,11 @@ def group(tmp_path: Path) -> Iterator[ProcessGroup]:
     """Processes for one test only."""
     with ProcessGroup(tmp_path / "logs") as processes:
         yield processes
+
+
+@pytest.fixture
+def relay(database: ScratchDatabase) -> Iterator[TcpProxy]:
+    """A relay to `database` the test can cut, restore, freeze and thaw."""
+    proxy = TcpProxy((database.host, database.port))
+    yield proxy
+    proxy.close()

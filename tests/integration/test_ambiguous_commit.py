@@ -17,6 +17,7 @@ from sqlalchemy.engine import URL
 from tests.support.mariadb import ScratchDatabase
 from tests.support.ports import free_tcp_port
 from tests.support.tcp_proxy import CommitCutter
+from tests.support.users import new_user
 from tracing import TracingSettings
 from usermgmt.app import create_app
 from usermgmt.settings import Settings
@@ -45,15 +46,6 @@ async def api(database: ScratchDatabase) -> AsyncIterator[tuple[httpx.AsyncClien
     async with httpx.AsyncClient(transport=transport, base_url="http://usermgmt") as client:
         yield client, cutter
     cutter.close()
-
-
-def new_user(name: str) -> dict[str, str]:
-    return {
-        "username": name,
-        "email": f"{name}@example.com",
-        "firstname": "A",
-        "password": "Pass@123",
-    }
 
 
 async def test_a_commit_whose_answer_was_lost_is_a_201_when_the_row_exists(

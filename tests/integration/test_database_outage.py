@@ -6,10 +6,7 @@ unreachable database would be, and restore.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-
 import httpx
-import pytest
 
 from devstack import tracing_env
 from devstack.polling import poll_until
@@ -18,25 +15,10 @@ from tests.support.mariadb import ScratchDatabase
 from tests.support.stack import start_usermgmt
 from tests.support.tcp_proxy import TcpProxy
 from tests.support.udp import SegmentCollector
+from tests.support.users import new_user
 from tests.support.xray import sql_subsegments
 
 UNAVAILABLE = "The user database is unavailable; try again shortly"
-
-
-@pytest.fixture
-def relay(database: ScratchDatabase) -> Iterator[TcpProxy]:
-    proxy = TcpProxy((database.host, database.port))
-    yield proxy
-    proxy.close()
-
-
-def new_user(name: str) -> dict[str, str]:
-    return {
-        "username": name,
-        "email": f"{name}@example.com",
-        "firstname": "Db",
-        "password": "Pass@123",
-    }
 
 
 def assert_unavailable(response: httpx.Response) -> None:

@@ -11,9 +11,9 @@ import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 from .polling import poll_until
+from .upstream import JsonHandler, serving
 
 HOLD_LIMIT_SECONDS = 30.0  # a held answer goes out by itself after this, so no thread stays
 
@@ -54,7 +54,7 @@ def held_upstream(*, keep_alive: bool = False) -> Iterator[HeldUpstream]:
     JSON body."""
     state = HeldUpstream(port=0)
 
-    class Handler(BaseHTTPRequestHandler):
+    class Handler(JsonHandler):
         protocol_version = "HTTP/1.1" if keep_alive else "HTTP/1.0"
 
         def do_GET(self) -> None:  # noqa: N802 (http.server's naming)
@@ -62,30 +62,11 @@ def held_upstream(*, keep_alive: bool = False) -> Iterator[HeldUpstream]:
                 state.connections.add(self.client_address[1])
             if self.path.startswith("/held"):
                 state._hold()
-            body = b'{"held": true}'
-            self.send_response(200)
-            self.send_header("Content-Type", "application/json")
-            self.send_header("Content-Length", str(len(body)))
-            self.end_headers()
-            self.wfile.write(body)
+            self.answer(200, {"held": True})
 
-        def log_message(self, format: str, *args: object) -> None:
-            pass
-
-    class Server(ThreadingHTTPServer):
-        request_queue_size = 256
-
-        def handle_error(self, request: object, client_address: object) -> None:
-            pass  # a client that gave up on its call closed the connection: expected here
-
-    server = Server(("127.0.0.1", 0), Handler)
-    server.daemon_threads = True
-    state.port = server.server_address[1]
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield state
-    finally:
-        state.release(10_000)
-        server.shutdown()
-        server.server_close()
+    with serving(Handler) as port:
+        state.port = port
+        try:
+            yield state
+        finally:
+            state.release(10_000)

@@ -30,38 +30,56 @@ def upstream_server() -> Iterator[Upstream]:
     state = Upstream(port=0)
     lock = threading.Lock()
 
-    class Handler(BaseHTTPRequestHandler):
+    class Handler(JsonHandler):
         def do_GET(self) -> None:  # noqa: N802 (http.server's naming)
             with lock:
                 state.requests.append((self.path, {k.lower(): v for k, v in self.headers.items()}))
             status = 200
             if self.path.startswith("/status/"):
                 status = int(self.path.rsplit("/", 1)[-1])
-            body = json.dumps({"path": self.path}).encode()
-            self.send_response(status)
-            self.send_header("Content-Type", "application/json")
-            self.send_header("Content-Length", str(len(body)))
-            self.end_headers()
-            self.wfile.write(body)
+            self.answer(status, {"path": self.path})
 
         def do_POST(self) -> None:  # noqa: N802
             self.rfile.read(int(self.headers.get("Content-Length") or 0))
             self.do_GET()
 
-        def log_message(self, format: str, *args: object) -> None:
-            pass
+    with serving(Handler) as port:
+        state.port = port
+        yield state
 
-    class Server(ThreadingHTTPServer):
-        request_queue_size = 256  # the default backlog of 5 drops bursts of connections
 
-    server = Server(("127.0.0.1", 0), Handler)
-    server.daemon_threads = True
-    state.port = server.server_address[1]
+class JsonHandler(BaseHTTPRequestHandler):
+    """A request handler that answers JSON and logs nothing."""
+
+    def answer(self, status: int, document: object) -> None:
+        body = json.dumps(document).encode()
+        self.send_response(status)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    def log_message(self, format: str, *args: object) -> None:
+        pass
+
+
+class _Server(ThreadingHTTPServer):
+    request_queue_size = 256  # the default backlog of 5 drops bursts of connections
+    daemon_threads = True
+
+    def handle_error(self, request: object, client_address: object) -> None:
+        pass  # a client that gave up on its call closed the connection: nothing to report
+
+
+@contextmanager
+def serving(handler: type[BaseHTTPRequestHandler]) -> Iterator[int]:
+    """`handler` answering on 127.0.0.1:<the port yielded>, in threads, until the block ends."""
+    server = _Server(("127.0.0.1", 0), handler)
     # A short poll interval: shutdown() waits for the next poll (0.5 s by default).
     thread = threading.Thread(target=server.serve_forever, args=(0.05,), daemon=True)
     thread.start()
     try:
-        yield state
+        yield server.server_address[1]
     finally:
         server.shutdown()
         server.server_close()

@@ -11,6 +11,7 @@ from fastapi import BackgroundTasks, FastAPI
 
 from servicekit import install_error_handlers
 from servicekit.admission import OVERLOADED, ConcurrencyLimit
+from tests.support.asgi import http_scope
 
 pytestmark = pytest.mark.anyio
 LIMIT = 2
@@ -92,20 +93,7 @@ async def test_work_after_the_response_does_not_hold_a_place() -> None:
     async def receive() -> dict[str, object]:
         return {"type": "http.request", "body": b"", "more_body": False}
 
-    scope = {
-        "type": "http",
-        "asgi": {"version": "3.0"},
-        "http_version": "1.1",
-        "method": "GET",
-        "scheme": "http",
-        "path": "/later",
-        "raw_path": b"/later",
-        "root_path": "",
-        "query_string": b"",
-        "headers": [],
-        "client": ("127.0.0.1", 1),
-        "server": ("svc", 80),
-    }
+    scope = http_scope("GET", "/later")
     with anyio.fail_after(HANG_GUARD_SECONDS):
         async with anyio.create_task_group() as tasks:
             tasks.start_soon(limited, scope, receive, send)

@@ -13,6 +13,7 @@ from fastapi import FastAPI, Request
 
 from servicekit import install_error_handlers
 from servicekit.bodylimit import BodyLimit
+from tests.support.asgi import http_scope
 
 pytestmark = pytest.mark.anyio
 LIMIT = 1024
@@ -95,20 +96,9 @@ async def test_a_body_shorter_than_announced_times_out() -> None:
     async def send(message: dict[str, Any]) -> None:
         sent.append(message)
 
-    scope = {
-        "type": "http",
-        "asgi": {"version": "3.0"},
-        "http_version": "1.1",
-        "method": "POST",
-        "scheme": "http",
-        "path": "/echo",
-        "raw_path": b"/echo",
-        "root_path": "",
-        "query_string": b"",
-        "headers": [(b"content-length", b"100"), (b"content-type", b"application/json")],
-        "client": ("127.0.0.1", 1),
-        "server": ("svc", 80),
-    }
+    scope = http_scope(
+        "POST", "/echo", [(b"content-length", b"100"), (b"content-type", b"application/json")]
+    )
     with anyio.fail_after(TIMEOUT * 20):
         await app(scope, receive, send)
     start, body = sent
