@@ -145,8 +145,8 @@ def test_everything_else_is_denied(base: list[Obj], call: tuple[str, str, int, s
     assert not decide(base, *call)
 
 
-@pytest.mark.parametrize("name", [n for n in BUILDS if n.startswith("canary-")])
-def test_the_canaries_keep_the_same_rules(builds: dict[str, list[Obj]], name: str) -> None:
+@pytest.mark.parametrize("name", [n for n in BUILDS if n not in ("base", "sidecar")])
+def test_the_other_overlays_keep_the_same_rules(builds: dict[str, list[Obj]], name: str) -> None:
     for call in ALLOWED:
         assert decide(builds[name], *call), call
     for call in DENIED:

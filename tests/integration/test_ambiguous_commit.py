@@ -14,8 +14,8 @@ import httpx
 import pytest
 from sqlalchemy.engine import URL
 
+from devstack import free_tcp_port
 from tests.support.mariadb import ScratchDatabase
-from tests.support.ports import free_tcp_port
 from tests.support.tcp_proxy import CommitCutter
 from tests.support.users import new_user
 from tracing import TracingSettings

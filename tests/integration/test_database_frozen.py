@@ -15,11 +15,10 @@ import time
 import httpx
 import pytest
 
+from devstack import USERMGMT_HEALTH, ProcessGroup, poll_until, tracing_env
 from tests.support.burst import Answer, burst
 from tests.support.mariadb import ScratchDatabase
-from tests.support.polling import poll_until
-from tests.support.processes import ProcessGroup
-from tests.support.stack import USERMGMT_HEALTH, start_usermgmt, tracing_env
+from tests.support.stack import start_usermgmt
 from tests.support.tcp_proxy import TcpProxy
 from tests.support.udp import SegmentCollector
 
@@ -48,7 +47,8 @@ def test_a_frozen_database_never_holds_health_checks_or_requests(
             "DB_MAX_CONCURRENCY": str(DB_MAX_CONCURRENCY),
         },
     )
-    assert usermgmt.port is not None
+    port = usermgmt.port
+    assert port is not None
     api = httpx.Client(base_url=usermgmt.base_url, timeout=30)
     assert api.get("/usermgmt/users").status_code == 200  # connected, schema created
 
@@ -56,7 +56,7 @@ def test_a_frozen_database_never_holds_health_checks_or_requests(
     answers: list[Answer] = []
     bursting = threading.Thread(
         target=lambda: burst(
-            "127.0.0.1", usermgmt.port, "/usermgmt/users", PARALLEL_GETS, on_answer=answers.append
+            "127.0.0.1", port, "/usermgmt/users", PARALLEL_GETS, on_answer=answers.append
         )
     )
     bursting.start()

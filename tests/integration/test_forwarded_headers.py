@@ -8,9 +8,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from tests.support.ports import free_tcp_port
-from tests.support.processes import ProcessGroup
-from tests.support.stack import USERMGMT_HEALTH, tracing_env
+from devstack import USERMGMT_HEALTH, ProcessGroup, free_tcp_port, tracing_env
 from tests.support.udp import SegmentCollector
 from tests.support.xray import new_trace_id, sampled_header
 

@@ -14,9 +14,8 @@ from collections.abc import Iterator
 import httpx
 import pytest
 
-from tests.support.processes import ProcessGroup
+from devstack import NOTIFICATION_READINESS, ProcessGroup, start_notification, tracing_env
 from tests.support.smtp import SmtpServer
-from tests.support.stack import NOTIFICATION_READINESS, start_notification, tracing_env
 from tests.support.tcp_proxy import TcpProxy
 from tests.support.udp import SegmentCollector
 from tests.support.xray import new_trace_id, sampled_header, segments, subsegments

@@ -13,11 +13,10 @@ import collections
 import httpx
 import pytest
 
+from devstack import USERMGMT_READINESS, ProcessGroup, poll_until, tracing_env
 from tests.support.burst import Answer, burst
 from tests.support.mariadb import ScratchDatabase
-from tests.support.polling import poll_until
-from tests.support.processes import ProcessGroup
-from tests.support.stack import USERMGMT_READINESS, start_chain, tracing_env
+from tests.support.stack import start_chain
 from tests.support.udp import SegmentCollector
 
 pytestmark = pytest.mark.slow

@@ -12,16 +12,16 @@ from collections.abc import Iterator
 import httpx
 import pytest
 
-from tests.support.mariadb import ScratchDatabase
-from tests.support.polling import poll_until
-from tests.support.processes import ProcessGroup
-from tests.support.stack import (
+from devstack import (
     USERMGMT_HEALTH,
     USERMGMT_READINESS,
+    ProcessGroup,
+    poll_until,
     start_notification,
-    start_usermgmt,
     tracing_env,
 )
+from tests.support.mariadb import ScratchDatabase
+from tests.support.stack import start_usermgmt
 from tests.support.tcp_proxy import TcpProxy
 from tests.support.udp import SegmentCollector
 
@@ -75,4 +75,9 @@ def test_readiness_names_what_cannot_work_while_liveness_stays_up(
     to_notification.restore()
     poll_until(lambda: client.get(USERMGMT_READINESS).status_code == 200, "readiness to pass again")
     # Probes are not traffic: none of them is on the service map.
-    assert not [d for d in collector.documents if d.get("name") == "User-Management-Microservice"]
+    probed = [
+        d
+        for d in collector.documents
+        if d.get("http", {}).get("request", {}).get("url", "").endswith(USERMGMT_READINESS)
+    ]
+    assert not probed

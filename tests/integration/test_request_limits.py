@@ -13,9 +13,9 @@ from pathlib import Path
 import httpx
 import pytest
 
+from devstack import USERMGMT_HEALTH, ProcessGroup, ServiceProcess, tracing_env
 from tests.support.fixtures import database_or_fail
-from tests.support.processes import ProcessGroup, ServiceProcess
-from tests.support.stack import USERMGMT_HEALTH, start_usermgmt, tracing_env
+from tests.support.stack import start_usermgmt
 from tests.support.udp import SegmentCollector
 
 BODY_TIMEOUT_SECONDS = 1

@@ -16,9 +16,9 @@ from collections.abc import Iterator
 import httpx
 import pytest
 
+from devstack import ProcessGroup, tracing_env
 from tests.support.mariadb import ScratchDatabase, server_connection
-from tests.support.processes import ProcessGroup
-from tests.support.stack import start_usermgmt, tracing_env
+from tests.support.stack import start_usermgmt
 from tests.support.tcp_proxy import TcpProxy
 from tests.support.udp import SegmentCollector
 

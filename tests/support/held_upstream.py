@@ -12,7 +12,8 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 
-from .polling import poll_until
+from devstack import poll_until
+
 from .upstream import JsonHandler, serving
 
 HOLD_LIMIT_SECONDS = 30.0  # a held answer goes out by itself after this, so no thread stays

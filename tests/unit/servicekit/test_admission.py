@@ -8,6 +8,7 @@ import anyio
 import httpx
 import pytest
 from fastapi import BackgroundTasks, FastAPI
+from starlette.types import Message
 
 from servicekit import install_error_handlers
 from servicekit.admission import OVERLOADED, ConcurrencyLimit
@@ -86,11 +87,11 @@ async def test_work_after_the_response_does_not_hold_a_place() -> None:
     limited = build(gate, after)
     done = anyio.Event()
 
-    async def send(message: dict[str, object]) -> None:
+    async def send(message: Message) -> None:
         if message["type"] == "http.response.body" and not message.get("more_body"):
             done.set()
 
-    async def receive() -> dict[str, object]:
+    async def receive() -> Message:
         return {"type": "http.request", "body": b"", "more_body": False}
 
     scope = http_scope("GET", "/later")

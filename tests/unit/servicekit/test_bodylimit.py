@@ -10,6 +10,7 @@ import anyio
 import httpx
 import pytest
 from fastapi import FastAPI, Request
+from starlette.types import Message
 
 from servicekit import install_error_handlers
 from servicekit.bodylimit import BodyLimit
@@ -84,16 +85,16 @@ async def test_a_chunked_body_is_refused_once_it_passes_the_limit() -> None:
 async def test_a_body_shorter_than_announced_times_out() -> None:
     """The client announced 100 bytes, sent 10 and went quiet; the connection stays open."""
     app, seen = build()
-    sent: list[dict[str, Any]] = []
-    messages = [{"type": "http.request", "body": b"0123456789", "more_body": True}]
+    sent: list[Message] = []
+    messages: list[Message] = [{"type": "http.request", "body": b"0123456789", "more_body": True}]
 
-    async def receive() -> dict[str, Any]:
+    async def receive() -> Message:
         if messages:
             return messages.pop()
         await anyio.sleep_forever()
         raise AssertionError("unreachable")
 
-    async def send(message: dict[str, Any]) -> None:
+    async def send(message: Message) -> None:
         sent.append(message)
 
     scope = http_scope(

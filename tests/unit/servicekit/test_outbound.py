@@ -5,7 +5,7 @@ alive and lent one call at a time, and none that a cancelled call can wedge
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
+from collections.abc import Iterator
 
 import anyio
 import httpx
@@ -21,7 +21,7 @@ HANG_GUARD_SECONDS = 10
 
 
 @pytest.fixture
-def upstream() -> AsyncIterator[HeldUpstream]:
+def upstream() -> Iterator[HeldUpstream]:
     with held_upstream() as server:
         yield server
 

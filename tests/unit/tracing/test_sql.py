@@ -139,7 +139,7 @@ def test_a_database_that_cannot_be_reached_is_a_fault(
 
 
 def test_a_failed_statement_records_the_error_class_and_code_not_the_values(
-    new_tracer: TracerFactory, collector: SegmentCollector, tmp_path
+    new_tracer: TracerFactory, collector: SegmentCollector, tmp_path: Path
 ) -> None:
     """SQLite, like MySQL ("Duplicate entry 'x' for key 'email'"), can put values in its
     messages: only the error's class and code reach the trace."""
