@@ -1,11 +1,14 @@
-"""Make a segment document what the segment document schema v1.0.0 allows, as it is written.
+"""Make a segment document what X-Ray allows, as it is written.
 
-The schema (linked from the developer guide's "AWS X-Ray segment documents" page, which
-says "Values must be strings (up to 250 characters) unless noted otherwise") limits a name to
-200 characters; `user`, `sql.user` and http.request's `method`, `url`, `user_agent` and
-`client_ip` to 250; an annotation's value to 1000. The SDK writes what it is given, so a
-long path or User-Agent made documents X-Ray's schema refuses: here each is cut, a URL at a
-whole character of its path, so that it still says where the request went.
+The developer guide's "AWS X-Ray segment documents" page
+(https://docs.aws.amazon.com/xray/latest/devguide/xray-api-segmentdocuments.html) limits a
+segment's name to 200 characters and, for the fields of segments and subsegments, says
+"Values must be strings (up to 250 characters) unless noted otherwise": `user` among them.
+The schema AWS links from that page also limits `sql.user` and http.request's `method`,
+`url`, `user_agent` and `client_ip` to 250, and the guide's annotation requirements an
+annotation value to 1,000. The SDK writes what it is given, so a long path or User-Agent
+made documents that schema refuses: here each is cut, a URL at a whole character of its
+path, so that it still says where the request went.
 
 A URL is percent-encoded as the SDK's own middlewares record it (Flask's `request.base_url`,
 Django's `build_absolute_uri()`: RFC 3986, non-ASCII as UTF-8 escapes). A call to a traced
@@ -34,7 +37,7 @@ Document = dict[str, Any]
 
 
 def conform(document: Document) -> Document:
-    """`document` and each subsegment in it, made to fit the schema (changed in place: the
+    """`document` and each subsegment in it, made to fit those limits (changed in place: the
     emitter's dict is a fresh one each time)."""
     pending = [document]
     while pending:

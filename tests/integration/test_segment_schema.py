@@ -14,8 +14,8 @@ from tests.support.segment_schema import schema_problems
 from tests.support.stack import Chain
 from tests.support.udp import SegmentCollector
 
-# The limit on http.request fields ("Values must be strings (up to 250 characters) unless
-# noted otherwise", the segment-document guide).
+# The limit on http.request fields in the schema AWS links from the segment-document guide
+# (services/tracing/_conform.py); the guide's own 250 covers the segment's fields.
 MAX_CHARS = 250
 LONG_PATH = "/usermgmt/user/" + "a" * 2000
 LONG_AGENT = "agent/" + "x" * 2000
