@@ -4,6 +4,10 @@
 FROM python:3.11.15-slim-bookworm AS build
 WORKDIR /src
 RUN python -m venv /opt/venv
+# Where pip finds packages. Unset, pip's default: the public index. Behind a mirror, or from a
+# local wheelhouse: --build-arg PIP_INDEX_URL=... or PIP_FIND_LINKS=...; the image is the same.
+ARG PIP_INDEX_URL
+ARG PIP_FIND_LINKS
 # Dependencies first, from pyproject.toml alone, so a code change reuses this layer.
 COPY pyproject.toml README.md ./
 COPY docker/constraints.txt docker/
