@@ -5,10 +5,10 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-$(shell sha1sum pyproject.toml | cut -c1-12)
 
-.PHONY: help install run test test-fast lint format clean bench bench-short load screenshot
+.PHONY: help install prerequisites run test test-fast lint format clean bench bench-short load screenshot
 
 help: ## List the targets
-	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
+	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-14s %s\n", $$1, $$2}'
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -18,10 +18,13 @@ $(STAMP): pyproject.toml
 
 install: $(STAMP) ## Create .venv and install the services with their test tools
 
+prerequisites: ## Install what the tests need besides Python (wrk, Chromium, Docker, ...); start dockerd
+	@bash scripts/prerequisites.sh
+
 run: install ## Start notification V1, user management and a local X-Ray daemon
 	$(BIN)/python scripts/run_local.py
 
-test: install lint ## Lint, type-check and run the whole test suite (needs MariaDB)
+test: install prerequisites lint ## Lint, type-check and run the whole test suite (needs MariaDB)
 	$(BIN)/pytest
 
 # Everything that runs in-process: tests/support/fast_lane.py refuses subprocesses, database
@@ -87,7 +90,7 @@ images: ## Build every image for linux/amd64 and linux/arm64 (docker buildx)
 
 push: ## Build and push every image to ECR (AWS_ACCOUNT_ID, AWS_REGION; tag from git)
 	@test -n "$(REGISTRY)" || { echo "set AWS_ACCOUNT_ID and AWS_REGION (or REGISTRY)"; exit 2; }
-	@git diff --quiet HEAD -- $(IMAGE_INPUTS) || { echo "commit your changes first: tag $(TAG) would not name what is built"; exit 2; }
+	@test -z "$$(git status --porcelain -- $(IMAGE_INPUTS))" || { echo "commit your changes (and untracked files) first: tag $(TAG) would not name what is built"; exit 2; }
 	aws ecr get-login-password --region $(AWS_REGION) | docker login --username AWS --password-stdin $(REGISTRY)
 	for image in $(IMAGES); do \
 	  aws ecr describe-repositories --region $(AWS_REGION) --repository-names xray-fastapi/$$image >/dev/null 2>&1 \

