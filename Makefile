@@ -24,7 +24,7 @@ prerequisites: ## Install what the tests need besides Python (wrk, Chromium, Doc
 run: install ## Start notification V1, user management and a local X-Ray daemon
 	$(BIN)/python scripts/run_local.py
 
-test: install prerequisites lint ## Lint, type-check and run the whole test suite (needs MariaDB)
+test: prerequisites install lint ## Lint, type-check and run the whole test suite (needs MariaDB)
 	$(BIN)/pytest
 
 # Everything that runs in-process: tests/support/fast_lane.py refuses subprocesses, database
