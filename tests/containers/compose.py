@@ -15,6 +15,7 @@ from typing import Any
 
 import pytest
 
+from tests.deploy.composefile import port_variables
 from tests.support.ports import free_tcp_port
 
 from .engine import (
@@ -30,8 +31,6 @@ from .engine import (
 COMPOSE_FILE = "docker-compose.yml"
 PROJECT_LABEL = "com.docker.compose.project"
 SERVICE_LABEL = "com.docker.compose.service"
-# The variables docker-compose.yml reads for its published ports.
-PORT_VARIABLES = ("USERMGMT_PORT", "XRAY_LOCAL_PORT", "MAILPIT_PORT", "LOCUST_PORT")
 # What compose needs from the caller's environment to reach the engine; nothing else of the
 # developer's shell (a DB_PASSWORD there would change the stack).
 INHERITED = ("PATH", "HOME", "DOCKER_HOST", "DOCKER_CONFIG", "DOCKER_CONTEXT")
@@ -59,7 +58,8 @@ class Stack:
     def create(cls, project: str, repo: Path, scratch: Path, image_tag: str) -> Stack:
         env_file = scratch / "empty.env"
         env_file.write_text("")
-        ports = {name: free_tcp_port() for name in PORT_VARIABLES}
+        # Every port the file publishes moves (tests/deploy/test_compose.py holds it to that).
+        ports = {name: free_tcp_port() for name in port_variables()}
         return cls(project, repo, env_file, image_tag, ports)
 
     def compose(

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 import subprocess
 from typing import Any
 
@@ -17,6 +18,11 @@ COMPOSE_FILE = REPO / "docker-compose.yml"
 ENV_KEPT = ("PATH", "HOME", "LANG")
 
 Service = dict[str, Any]
+# A published port as the file writes it: loopback, the host port from a variable whose
+# default is today's port, then the container's port.
+PUBLISHED = re.compile(
+    r"^127\.0\.0\.1:\$\{(?P<variable>\w+_PORT):-(?P<default>\d+)\}:\d+(/(tcp|udp))?$"
+)
 
 
 def resolve(*profiles: str) -> dict[str, Any]:
@@ -42,3 +48,20 @@ def environment(service: Service) -> dict[str, str | None]:
 
 def built_from_here(config: dict[str, Any]) -> dict[str, Service]:
     return {name: svc for name, svc in config["services"].items() if "build" in svc}
+
+
+def published_ports() -> dict[str, list[str]]:
+    """Each service's `ports:` entries as written in the file, before any variable is filled."""
+    raw: dict[str, Any] = yaml.safe_load(COMPOSE_FILE.read_text())
+    return {name: list(svc.get("ports", [])) for name, svc in raw["services"].items()}
+
+
+def port_variables() -> dict[str, int]:
+    """The variables that move published ports, with their defaults."""
+    found: dict[str, int] = {}
+    for entries in published_ports().values():
+        for entry in entries:
+            match = PUBLISHED.match(str(entry))
+            if match:
+                found[match["variable"]] = int(match["default"])
+    return found

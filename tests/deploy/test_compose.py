@@ -166,6 +166,22 @@ def test_published_ports_stay_on_this_machine(compose: Config) -> None:
             assert host_ip == "127.0.0.1", f"{name} publishes {port} beyond loopback"
 
 
+def test_every_published_port_can_be_moved(compose: Config) -> None:
+    """A second stack (tests/containers runs one) must not need the ports of the first."""
+    for name, entries in composefile.published_ports().items():
+        for entry in entries:
+            assert composefile.PUBLISHED.match(str(entry)), (
+                f"{name} publishes {entry!r}: write it 127.0.0.1:${{NAME_PORT:-<port>}}:<port>"
+            )
+    published = {
+        str(port["published"]) if isinstance(port, dict) else port.split(":")[1]
+        for service in compose["services"].values()
+        for port in service.get("ports", [])
+    }
+    defaults = {str(port) for port in composefile.port_variables().values()}
+    assert published == defaults, "with no variable set, every port is today's"
+
+
 def test_built_services_use_the_image_table(compose: Config) -> None:
     for name, service in built_from_here(compose).items():
         image = IMAGES[image_repository(service["image"])]
