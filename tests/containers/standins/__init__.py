@@ -13,6 +13,7 @@ from __future__ import annotations
 import fcntl
 import hashlib
 import os
+import shlex
 import shutil
 import subprocess
 import tempfile
@@ -150,7 +151,7 @@ def _build(standin: StandIn) -> None:
         rootfs = Path(scratch) / "rootfs.tar"
         log = Path(scratch) / "mmdebstrap.log"
         hooks = [f"upload {HERE / source} {target}" for source, target in standin.uploads]
-        hooks += [f'chroot "$1" sh -c {_quote(command)}' for command in standin.commands]
+        hooks += [f'chroot "$1" sh -c {shlex.quote(command)}' for command in standin.commands]
         command = [
             "mmdebstrap",
             *MMDEBSTRAP_OPTIONS,
@@ -174,7 +175,3 @@ def _build(standin: StandIn) -> None:
         docker("import", *changes, rootfs, standin.tag, timeout=SLOW_SECONDS)
         if stale is not None:  # an older stand-in, now untagged: remove it unless still in use
             docker("rmi", stale["Id"], check=False)
-
-
-def _quote(command: str) -> str:
-    return "'" + command.replace("'", "'\\''") + "'"
