@@ -1,6 +1,6 @@
 """Fixtures: the engine, the public base images (real or stand-in), the wheelhouse and this
-run's images, each made once per session and removed at its end. The sizes and build times
-of the images are printed after the test results."""
+run's images, each made once per session. The sizes and build times of the images are
+printed after the test results."""
 
 from __future__ import annotations
 
@@ -48,7 +48,8 @@ def base_images(engine: dict[str, Any], pytestconfig: pytest.Config) -> None:
 def built(
     engine: dict[str, Any], base_images: None, run: str, pytestconfig: pytest.Config
 ) -> Iterator[dict[str, Built]]:
-    """Every project image, built from docker/ under this run's tag, untagged at the end."""
+    """Every project image, built from docker/ under this run's tag; at the end the tag goes
+    and the build stays as the next run's cache (images.CACHE_TAG)."""
     folder = wheelhouse.download(ARCHITECTURES[str(engine["Architecture"])])
     try:
         with wheelhouse.serve(folder) as index_url:
@@ -60,4 +61,4 @@ def built(
             )
         yield result
     finally:
-        images.remove(run)
+        images.keep_as_cache(run)

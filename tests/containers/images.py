@@ -7,7 +7,10 @@ from dataclasses import dataclass
 
 from tests.deploy.dockerfiles import IMAGES, Image
 
-from .engine import SLOW_SECONDS, docker
+from .engine import SLOW_SECONDS, docker, inspect
+
+# Each image's latest build in these tests, kept for the next run's build cache.
+CACHE_TAG = "containers-test-cache"
 
 
 @dataclass(frozen=True)
@@ -49,7 +52,20 @@ def build_all(tag: str, index_url: str) -> dict[str, Built]:
     return built
 
 
-def remove(tag: str) -> None:
-    """Remove this run's tags of the images (those that were built)."""
-    references = [f"{image.repository}:{tag}" for image in IMAGES.values()]
-    docker("rmi", *references, check=False)
+def keep_as_cache(tag: str) -> None:
+    """Move each image's CACHE_TAG to this run's build, then drop the run's tag.
+
+    Untagging a build would delete its layers, and the next run would rebuild them (and
+    deleting them is slow too); kept under one tag per image, an unchanged build is reused
+    whole. The previous build is deleted only once nothing else names it."""
+    for image in IMAGES.values():
+        built = inspect("image", f"{image.repository}:{tag}")
+        if built is None:
+            continue
+        previous = inspect("image", f"{image.repository}:{CACHE_TAG}")
+        docker("tag", f"{image.repository}:{tag}", f"{image.repository}:{CACHE_TAG}")
+        docker("rmi", f"{image.repository}:{tag}")  # only the name: the cache tag holds it
+        if previous is not None and previous["Id"] != built["Id"]:
+            now = inspect("image", previous["Id"])
+            if now is not None and not now.get("RepoTags"):
+                docker("rmi", previous["Id"], check=False)  # refused while a container uses it
