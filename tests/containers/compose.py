@@ -15,8 +15,8 @@ from typing import Any
 
 import pytest
 
+from devstack import free_tcp_port
 from tests.deploy.composefile import port_variables
-from tests.support.ports import free_tcp_port
 
 from .engine import (
     HOW_TO_GET,

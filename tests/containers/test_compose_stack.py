@@ -10,12 +10,12 @@ from collections import Counter
 from collections.abc import Iterator
 from typing import Any
 
-import boto3  # type: ignore[import-untyped]
+import boto3
 import httpx
 import pytest
 
+from devstack import poll_until
 from tests.deploy import composefile
-from tests.support.polling import poll_until
 from tests.support.service_graph import callees, nodes_by_key
 from tests.support.users import new_user
 from tests.support.xray_documents import USERMGMT, notification_name

@@ -9,8 +9,8 @@ from collections.abc import Iterator
 
 import pytest
 
+from devstack import poll_until
 from tests.deploy.dockerfiles import IMAGES
-from tests.support.polling import poll_until
 
 from .engine import SESSION_SETUP_SECONDS, docker, health, inspect, logs
 from .images import Built
