@@ -6,6 +6,7 @@ The tests run in file order: the last one takes the stack down."""
 
 from __future__ import annotations
 
+import secrets
 from collections import Counter
 from collections.abc import Iterator
 from typing import Any
@@ -140,7 +141,7 @@ def test_the_chain_answers_through_the_published_port(usermgmt: httpx.Client) ->
 
 
 def test_a_created_users_email_reaches_the_inbox(stack: Stack, usermgmt: httpx.Client) -> None:
-    user = new_user()
+    user = new_user(f"ct{secrets.token_hex(4)}")
     created = usermgmt.post("/usermgmt/user", json=user)
     assert created.status_code == 201, created.text
     assert usermgmt.get(f"/usermgmt/user/{user['username']}").json()["email"] == user["email"]
