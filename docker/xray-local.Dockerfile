@@ -10,9 +10,11 @@ RUN python -m venv /opt/venv
 ARG PIP_INDEX_URL
 ARG PIP_FIND_LINKS
 # Dependencies first, from pyproject.toml alone, so a code change reuses this layer.
-COPY pyproject.toml README.md ./
+# README.md is only the package's long description: a stub here keeps an edit of the docs
+# from rebuilding the dependency layer.
+COPY pyproject.toml ./
 COPY docker/constraints.txt docker/
-RUN mkdir services \
+RUN mkdir services && touch README.md \
     && /opt/venv/bin/pip install --no-cache-dir --disable-pip-version-check \
         --constraint docker/constraints.txt ".[xray-local]"
 COPY services/ services/
