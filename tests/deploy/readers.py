@@ -24,6 +24,13 @@ AWS_SDK = frozenset(
         "AWS_SDK_LOAD_CONFIG",
     }
 )
+# What picks and configures the OpenTelemetry backend of services/tracing: TRACING_SDK (xray or
+# otel) chooses the backend, and the OpenTelemetry SDK reads the standard OTEL_* variables from
+# the environment itself (not through TracingSettings). Only those the manifests set are listed.
+OPENTELEMETRY = frozenset({"TRACING_SDK", "OTEL_EXPORTER_OTLP_TRACES_ENDPOINT"})
+# The CloudWatch agent: the AWS SDK's variables, and RUN_WITH_IRSA, which makes it take its
+# credentials from the pod's IAM role (IRSA) rather than look for an EC2 instance.
+CLOUDWATCH_AGENT = AWS_SDK | {"RUN_WITH_IRSA"}
 # The official mysql image's initialisation variables.
 MYSQL_IMAGE = frozenset({"MYSQL_DATABASE", "MYSQL_USER", "MYSQL_PASSWORD", "MYSQL_ROOT_PASSWORD"})
 # Variables a container may set only to be expanded into another one's value as $(NAME), with
@@ -40,8 +47,8 @@ def settings_variables(*classes: type[BaseSettings]) -> frozenset[str]:
     return frozenset(names)
 
 
-USERMGMT = settings_variables(UsermgmtSettings, TracingSettings)
-NOTIFICATION = settings_variables(NotificationSettings, TracingSettings)
+USERMGMT = settings_variables(UsermgmtSettings, TracingSettings) | OPENTELEMETRY
+NOTIFICATION = settings_variables(NotificationSettings, TracingSettings) | OPENTELEMETRY
 
 # By image repository: what the program in it reads.
 READS_BY_IMAGE = {
@@ -50,6 +57,7 @@ READS_BY_IMAGE = {
     "xray-fastapi/notification-v2": NOTIFICATION | PYTHON_RUNTIME,
     "xray-fastapi/xray-local": PYTHON_RUNTIME,  # flags and config.yaml only
     "amazon/aws-xray-daemon": AWS_SDK,
+    "public.ecr.aws/cloudwatch-agent/cloudwatch-agent": CLOUDWATCH_AGENT,
     "mysql": MYSQL_IMAGE,
     "axllent/mailpit": frozenset(),
     # load/locustfile.py's own; compose gives Locust's options on its command line.
