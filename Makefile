@@ -98,12 +98,12 @@ push: ## Build and push every image to ECR (AWS_ACCOUNT_ID, AWS_REGION; tag from
 	done
 	$(call build_images,--push)
 
-deploy: install ## kubectl apply -k k8s/base (OVERLAY=sidecar for k8s/overlays/sidecar) with the pushed images
+deploy: install ## kubectl apply -k k8s/base (OVERLAY=sidecar, otel-canary, otel: k8s/overlays/...) with the pushed images
 	$(BIN)/python scripts/k8s_deploy.py --registry "$(REGISTRY)" --tag "$(TAG)" $(if $(OVERLAY),--overlay $(OVERLAY))
 
-canary: install ## Shift notification traffic between versions: make canary V1=3 V2=1
-	@test -n "$(V1)" -a -n "$(V2)" || { echo "usage: make canary V1=3 V2=1"; exit 2; }
-	$(BIN)/python scripts/k8s_deploy.py --registry "$(REGISTRY)" --tag "$(TAG)" --canary $(V1) $(V2)
+canary: install ## Shift notification traffic between versions: make canary V1=3 V2=1 [OVERLAY=otel-canary]
+	@test -n "$(V1)" -a -n "$(V2)" || { echo "usage: make canary V1=3 V2=1 [OVERLAY=otel-canary]"; exit 2; }
+	$(BIN)/python scripts/k8s_deploy.py --registry "$(REGISTRY)" --tag "$(TAG)" --canary $(V1) $(V2) $(if $(OVERLAY),--overlay $(OVERLAY))
 
-undeploy: ## kubectl delete -k k8s/base (the ALB goes with the Ingress)
-	kubectl delete -k k8s/base --ignore-not-found
+undeploy: ## kubectl delete -k k8s/base, or OVERLAY's (the ALB goes with the Ingress)
+	kubectl delete -k k8s/$(if $(OVERLAY),overlays/$(OVERLAY),base) --ignore-not-found

@@ -1,13 +1,17 @@
 """Apply a kustomization to the current kubectl context, running the images `make push` pushed.
 
-`make deploy [OVERLAY=sidecar]` and `make canary V1=3 V2=1` run this. The manifests name the
-images `xray-fastapi/<name>:dev`; a throwaway kustomization wraps the chosen one and points each
-image at the registry and tag given (and, for the canary, sets the replica counts given on
-k8s/overlays/canary), after checking what kustomize would otherwise fail on obscurely (a
-missing secret file) or what would deploy but not work (example values).
+`make deploy [OVERLAY=sidecar]` and `make canary V1=3 V2=1 [OVERLAY=otel-canary]` run this. The
+manifests name the images `xray-fastapi/<name>:dev`; a throwaway kustomization wraps the chosen
+one and points each image at the registry and tag given (and, for the canary, sets the replica
+counts given on k8s/overlays/canary or k8s/overlays/otel-canary), after checking what
+kustomize would otherwise fail on obscurely (a missing secret file) or what would deploy but
+not work (example values).
 
-    python scripts/k8s_deploy.py --registry R --tag T [--overlay NAME | --canary V1 V2]
+    python scripts/k8s_deploy.py --registry R --tag T [--overlay NAME] [--canary V1 V2]
                                  [--dry-run]   # print the manifests instead of applying them
+
+With --canary, --overlay names one of the canary overlays (CANARY_OVERLAYS): the replica
+counts apply to it.
 """
 
 from __future__ import annotations
@@ -25,6 +29,9 @@ K8S = REPO / "k8s"
 BASE = K8S / "base"
 OVERLAYS = K8S / "overlays"
 CANARY = OVERLAYS / "canary"
+# The overlays that run V1 and V2 side by side, whose replica counts `make canary` sets: the
+# X-Ray SDK everywhere, or V2 on OpenTelemetry (docs/migration.md).
+CANARY_OVERLAYS = ("canary", "otel-canary")
 CANARY_DEPLOYMENTS = ("notification-v1", "notification-v2")
 # More pods than this of one version is a typo, not a canary step.
 MAX_REPLICAS = 50
@@ -48,7 +55,13 @@ def shown(path: Path) -> Path:
 def kustomization_dir(overlay: str | None, canary: tuple[int, int] | None) -> Path:
     if canary is not None:
         check_canary(*canary)
-        return CANARY
+        if overlay is None:
+            return CANARY
+        if overlay not in CANARY_OVERLAYS:
+            raise DeployError(
+                f"--canary sets V1/V2 replicas on a canary overlay: {', '.join(CANARY_OVERLAYS)}; "
+                f"{overlay!r} is not one"
+            )
     if overlay is None:
         return BASE
     path = OVERLAYS / overlay
@@ -165,9 +178,14 @@ def main(argv: list[str] | None = None) -> int:
         "--registry", required=True, help="e.g. 111122223333.dkr.ecr.us-east-1.amazonaws.com"
     )
     parser.add_argument("--tag", required=True, help="the tag `make push` pushed")
-    which = parser.add_mutually_exclusive_group()
-    which.add_argument("--overlay", help="a folder of k8s/overlays (default: k8s/base)")
-    which.add_argument("--canary", nargs=2, type=int, metavar=("V1", "V2"), help="replica counts")
+    parser.add_argument("--overlay", help="a folder of k8s/overlays (default: k8s/base)")
+    parser.add_argument(
+        "--canary",
+        nargs=2,
+        type=int,
+        metavar=("V1", "V2"),
+        help="replica counts, on k8s/overlays/canary or the canary overlay --overlay names",
+    )
     parser.add_argument("--dry-run", action="store_true", help="print the manifests, apply nothing")
     args = parser.parse_args(argv)
     canary = (args.canary[0], args.canary[1]) if args.canary else None

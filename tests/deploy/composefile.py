@@ -25,13 +25,15 @@ PUBLISHED = re.compile(
 )
 
 
-def resolve(*profiles: str) -> dict[str, Any]:
-    """`docker-compose [--profile P] config`, parsed; a rejection fails with its message."""
+def resolve(*profiles: str, variables: dict[str, str] | None = None) -> dict[str, Any]:
+    """`docker-compose [--profile P] config`, parsed, with `variables` in the environment it
+    fills ${VAR} from; a rejection fails with its message."""
     command = [tool("docker-compose")]
     for profile in profiles:
         command += ["--profile", profile]
     command.append("config")
     env = {key: os.environ[key] for key in ENV_KEPT if key in os.environ}
+    env.update(variables or {})
     result = subprocess.run(command, cwd=REPO, env=env, capture_output=True, text=True, timeout=60)
     if result.returncode != 0:
         shown = " ".join(command[1:])

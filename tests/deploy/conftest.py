@@ -8,7 +8,15 @@ from typing import Any
 import pytest
 
 from . import composefile
-from .kube import CANARY_STEPS, Obj, canary_name, canary_step, kustomize, materialise, overlay_names
+from .kube import (
+    Obj,
+    canary_builds,
+    canary_name,
+    canary_step,
+    kustomize,
+    materialise,
+    overlay_names,
+)
 
 
 @pytest.fixture(scope="session")
@@ -22,8 +30,8 @@ def builds(k8s_copy: Path) -> dict[str, list[Obj]]:
     found = {"base": kustomize(k8s_copy / "base")}
     for name in overlay_names():
         found[name] = kustomize(k8s_copy / "overlays" / name)
-    for v1, v2 in CANARY_STEPS:
-        found[canary_name(v1, v2)] = kustomize(canary_step(k8s_copy, v1, v2))
+    for overlay, v1, v2 in canary_builds():
+        found[canary_name(v1, v2, overlay)] = kustomize(canary_step(k8s_copy, v1, v2, overlay))
     return found
 
 

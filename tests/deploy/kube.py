@@ -55,24 +55,34 @@ def overlay_names() -> list[str]:
 
 # The canary steps the docs walk through; `make canary` fills k8s/overlays/canary with any.
 CANARY_STEPS = ((4, 0), (3, 1), (2, 2), (1, 3), (0, 4))
+# The same on the OpenTelemetry canary (`make canary V1=3 V2=1 OVERLAY=otel-canary`): the first
+# step and the last, where V2 takes everything.
+OTEL_CANARY_STEPS = ((3, 1), (0, 4))
 
 
-def canary_name(v1: int, v2: int) -> str:
-    return f"canary-{v1}-{v2}"
+def canary_name(v1: int, v2: int, overlay: str = "canary") -> str:
+    return f"{overlay}-{v1}-{v2}"
+
+
+def canary_builds() -> list[tuple[str, int, int]]:
+    """(overlay, V1, V2) for every canary step built."""
+    return [("canary", *step) for step in CANARY_STEPS] + [
+        ("otel-canary", *step) for step in OTEL_CANARY_STEPS
+    ]
 
 
 def build_names() -> list[str]:
     """Every kustomization users apply: the base, each overlay, and each canary step as
     `make canary` applies it."""
-    return ["base", *overlay_names(), *(canary_name(v1, v2) for v1, v2 in CANARY_STEPS)]
+    return ["base", *overlay_names(), *(canary_name(v1, v2, o) for o, v1, v2 in canary_builds())]
 
 
-def canary_step(k8s_copy: Path, v1: int, v2: int) -> Path:
-    """The kustomization `make canary V1=v1 V2=v2` applies (images left as they are)."""
-    directory = k8s_copy / "steps" / canary_name(v1, v2)
+def canary_step(k8s_copy: Path, v1: int, v2: int, overlay: str = "canary") -> Path:
+    """The kustomization `make canary V1=v1 V2=v2 [OVERLAY=...]` applies (images as they are)."""
+    directory = k8s_copy / "steps" / canary_name(v1, v2, overlay)
     directory.mkdir(parents=True)
     (directory / "kustomization.yaml").write_text(
-        wrapper_kustomization(k8s_copy / "overlays" / "canary", directory, replicas=(v1, v2))
+        wrapper_kustomization(k8s_copy / "overlays" / overlay, directory, replicas=(v1, v2))
     )
     return directory
 

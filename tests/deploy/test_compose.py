@@ -1,12 +1,15 @@
 """Must show 3 (compose): `docker-compose config` accepts docker-compose.yml with and without
 `--profile aws`, and the variables it sets are ones the services read, named as in k8s/.
-`--profile load` (Locust, issue 5) is accepted alone and with `aws`, and drives user management."""
+`--profile load` (Locust) is accepted alone and with `aws`, and drives user management. Each
+app's tracing SDK is its own variable, the X-Ray SDK unless told, and both SDKs reach the one
+local daemon."""
 
 from __future__ import annotations
 
 import re
 import tomllib
 from typing import Any
+from urllib.parse import urlsplit
 
 import pytest
 from packaging.requirements import Requirement
@@ -42,11 +45,19 @@ APPS = {  # compose service -> k8s Deployment
     "notification-v2": "notification-v2",
 }
 HOST_VARIABLES = ("DB_HOSTNAME", "NOTIFICATION_SERVICE_HOST", "AWS_MAIL_SERVER_HOST")
+# The variable that moves each app to OpenTelemetry (TRACING_SDK=otel); unset, the X-Ray SDK.
+SDK_VARIABLES = {
+    "usermgmt": "USERMGMT_TRACING_SDK",
+    "notification-v1": "NOTIFICATION_V1_TRACING_SDK",
+    "notification-v2": "NOTIFICATION_V2_TRACING_SDK",
+}
+OTLP_TRACES_PATH = "/v1/traces"
 # Services that only a profile starts, and the profile.
 PROFILED = {"aws-xray-daemon": ["aws"], "locust": ["load"]}
 LOCUST_DIR = "/mnt/load"
 
 Config = dict[str, Any]
+Service = dict[str, Any]
 
 
 def server_env(objects: list[Obj], deployment: str) -> dict[str, Obj]:
@@ -102,8 +113,9 @@ def test_every_variable_set_is_read(compose: Config) -> None:
 def test_apps_use_the_names_and_values_of_k8s(
     compose: Config, builds: dict[str, list[Obj]]
 ) -> None:
-    """Compose runs V1 and V2 side by side: a canary, so it matches a canary overlay."""
-    canary = builds["canary-2-2"]
+    """Compose runs V1 and V2 side by side, sending to a daemon that takes both SDKs: the
+    OpenTelemetry canary overlay, whose agent does the same."""
+    canary = builds["otel-canary"]
     for service, deployment in APPS.items():
         local = environment(compose["services"][service])
         cluster = server_env(canary, deployment)
@@ -111,6 +123,55 @@ def test_apps_use_the_names_and_values_of_k8s(
         for variable in SAME_VALUES:
             if variable in cluster:
                 assert local[variable] == cluster[variable]["value"], f"{service}: {variable}"
+
+
+def test_every_app_runs_the_xray_sdk_unless_told(compose: Config) -> None:
+    """With no variable set, compose runs today's tracing: the X-Ray SDK everywhere."""
+    for name in SDK_VARIABLES:
+        assert environment(compose["services"][name])["TRACING_SDK"] == "xray", name
+
+
+@pytest.mark.parametrize("moved", list(SDK_VARIABLES))
+def test_one_variable_moves_one_app_to_opentelemetry(moved: str) -> None:
+    """NOTIFICATION_V2_TRACING_SDK=otel runs V2 on OpenTelemetry and leaves the others alone."""
+    config = composefile.resolve(variables={SDK_VARIABLES[moved]: "otel"})
+    for name in SDK_VARIABLES:
+        expected = "otel" if name == moved else "xray"
+        assert environment(config["services"][name])["TRACING_SDK"] == expected, name
+
+
+def published_tcp_targets(service: Service) -> set[int]:
+    """The container ports a service publishes over TCP, as either Compose writes them: v1 as
+    `127.0.0.1:4318:4318/tcp`, v2 as a mapping."""
+    found = set()
+    for port in service.get("ports", []):
+        if isinstance(port, dict):
+            if port.get("protocol", "tcp") == "tcp":
+                found.add(int(port["target"]))
+            continue
+        target, _, protocol = str(port).rpartition(":")[2].partition("/")
+        if protocol in ("", "tcp"):
+            found.add(int(target))
+    return found
+
+
+def test_both_sdks_reach_the_one_local_daemon(compose: Config) -> None:
+    """Segments and sampling (AWS_XRAY_DAEMON_ADDRESS) and OTLP spans go to xray-local, on the
+    port its --bind-otlp listens on, which compose publishes: one map from both."""
+    daemon = compose["services"]["xray-local"]
+    command = daemon["command"]
+    otlp_port = int(command[command.index("--bind-otlp") + 1].rpartition(":")[2])
+    assert otlp_port in published_tcp_targets(daemon)
+    for name in SDK_VARIABLES:
+        env = environment(compose["services"][name])
+        url = urlsplit(env["OTEL_EXPORTER_OTLP_TRACES_ENDPOINT"] or "")
+        assert (url.scheme, url.hostname, url.port, url.path) == (
+            "http",
+            "xray-local",
+            otlp_port,
+            OTLP_TRACES_PATH,
+        ), name
+        assert (env["AWS_XRAY_DAEMON_ADDRESS"] or "").rpartition(":")[0] == url.hostname, name
 
 
 def test_usermgmt_signs_in_as_the_user_mysql_creates(compose: Config) -> None:
@@ -130,6 +191,7 @@ def test_every_host_named_is_on_the_network(compose: Config) -> None:
         env = environment(compose["services"][name])
         hosts = [env[v] for v in HOST_VARIABLES if v in env]
         hosts.append((env["AWS_XRAY_DAEMON_ADDRESS"] or "").rpartition(":")[0])
+        hosts.append(urlsplit(env["OTEL_EXPORTER_OTLP_TRACES_ENDPOINT"] or "").hostname or "")
         for host in hosts:
             assert host in reachable, f"{name}: nothing answers to {host!r}"
 

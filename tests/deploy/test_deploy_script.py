@@ -1,4 +1,5 @@
-"""scripts/k8s_deploy.py, behind `make deploy` and `make canary V1=3 V2=1`: the right overlay,
+"""scripts/k8s_deploy.py, behind `make deploy` and `make canary V1=3 V2=1 [OVERLAY=otel-canary]`:
+the right overlay,
 the pushed images, and a clear refusal of what would fail or deploy something broken."""
 
 from __future__ import annotations
@@ -46,7 +47,34 @@ def test_canary_applies_the_named_split_with_the_pushed_images(k8s: Path) -> Non
     }
 
 
-@pytest.mark.parametrize("overlay", [None, "sidecar"])
+def test_the_opentelemetry_canary_takes_the_split_too(k8s: Path) -> None:
+    objects = dry_run(k8s, "--canary", "3", "1", "--overlay", "otel-canary")
+    assert named(objects, "Deployment", "notification-v1")["spec"]["replicas"] == 3
+    assert named(objects, "Deployment", "notification-v2")["spec"]["replicas"] == 1
+    [v2] = list(containers([named(objects, "Deployment", "notification-v2")]))
+    assert v2.env()["TRACING_SDK"]["value"] == "otel"
+    assert named(objects, "DaemonSet", "cloudwatch-agent")
+
+
+def test_a_split_on_an_overlay_without_both_versions_is_refused(k8s: Path) -> None:
+    result = deploy(
+        k8s,
+        "--registry",
+        REGISTRY,
+        "--tag",
+        TAG,
+        "--dry-run",
+        "--canary",
+        "3",
+        "1",
+        "--overlay",
+        "sidecar",
+    )
+    assert result.returncode == 2
+    assert "canary, otel-canary" in result.stderr and "'sidecar' is not one" in result.stderr
+
+
+@pytest.mark.parametrize("overlay", [None, "sidecar", "otel-canary", "otel"])
 def test_every_image_of_this_repository_is_replaced(k8s: Path, overlay: str | None) -> None:
     objects = dry_run(k8s, *(["--overlay", overlay] if overlay else []))
     for container in containers(objects):

@@ -1,4 +1,5 @@
-"""NetworkPolicies name who may call whom, and nothing else gets through.
+"""NetworkPolicies name who may call whom, and nothing else gets through: with the X-Ray daemon,
+the sidecars, or the CloudWatch agent that takes its place (k8s/components/cloudwatch-agent).
 
 The pods are those the kustomizations build (their labels, namespace and named ports); the
 rest of the world is a handful of peers with addresses: the ALB and RDS inside the VPC, SES
@@ -26,7 +27,9 @@ POD_ADDRESSES = {
     "notification-v1": "192.168.100.11",
     "notification-v2": "192.168.100.12",
     "xray-daemon": "192.168.100.13",
+    "cloudwatch-agent": "192.168.100.14",
 }
+APPS = ("usermgmt", "notification-v1", "notification-v2")
 OTHERS = {
     "alb": Peer("alb", "192.168.10.20"),  # the internet-facing ALB, in a public subnet
     "rds": Peer("rds", "192.168.110.5"),  # in the cluster's private subnets
@@ -43,6 +46,7 @@ HTTP_USERMGMT = (8095, "TCP")
 HTTP_NOTIFICATION = (8096, "TCP")
 SEGMENTS = (2000, "UDP")
 SAMPLING = (2000, "TCP")
+OTLP = (4318, "TCP")
 DNS = [(53, "UDP"), (53, "TCP")]
 
 # (from, to, port, protocol): what the call chain needs, and nothing more.
@@ -53,14 +57,9 @@ ALLOWED = [
     ("usermgmt", "rds", 3306, "TCP"),
     ("notification-v1", "ses", 587, "TCP"),
     ("notification-v2", "ses", 587, "TCP"),
-    *[
-        (app, "xray-daemon", *port)
-        for app in POD_ADDRESSES
-        if app != "xray-daemon"
-        for port in (SEGMENTS, SAMPLING)
-    ],
+    *[(app, "xray-daemon", *port) for app in APPS for port in (SEGMENTS, SAMPLING)],
     ("xray-daemon", "aws-api", 443, "TCP"),
-    *[(pod, "kube-dns", *port) for pod in POD_ADDRESSES for port in DNS],
+    *[(pod, "kube-dns", *port) for pod in (*APPS, "xray-daemon") for port in DNS],
 ]
 DENIED = [
     # Only user management calls notification: /send mails anyone, V2 has a fault endpoint.
@@ -86,6 +85,39 @@ DENIED = [
     ("xray-daemon", "ses", 587, "TCP"),
     ("usermgmt", "notification-v1", 9999, "TCP"),
 ]
+
+
+# With the CloudWatch agent (k8s/components/cloudwatch-agent) in the daemon's place: the same
+# call chain, the apps reach the agent on the daemon's ports and OTLP's, and the agent AWS.
+AGENT_ALLOWED = [
+    *[call for call in ALLOWED if "xray-daemon" not in call[:2]],
+    *[(app, "cloudwatch-agent", *port) for app in APPS for port in (SEGMENTS, SAMPLING, OTLP)],
+    ("cloudwatch-agent", "aws-api", 443, "TCP"),
+    *[("cloudwatch-agent", "kube-dns", *port) for port in DNS],
+]
+AGENT_DENIED = [
+    *[call for call in DENIED if "xray-daemon" not in call[:2]],
+    # The agent's TCP proxy signs with its role too: the apps only, on its three ports only.
+    ("stranger", "cloudwatch-agent", *SEGMENTS),
+    ("stranger", "cloudwatch-agent", *SAMPLING),
+    ("stranger", "cloudwatch-agent", *OTLP),
+    ("alb", "cloudwatch-agent", *OTLP),
+    ("internet", "cloudwatch-agent", *OTLP),
+    ("usermgmt", "cloudwatch-agent", 4317, "TCP"),
+    ("notification-v2", "cloudwatch-agent", 13133, "TCP"),
+    ("cloudwatch-agent", "usermgmt", *HTTP_USERMGMT),
+    ("cloudwatch-agent", "notification-v2", *HTTP_NOTIFICATION),
+    ("cloudwatch-agent", "rds", 3306, "TCP"),
+    ("cloudwatch-agent", "ses", 587, "TCP"),
+    ("cloudwatch-agent", "internet", 80, "TCP"),
+    # The apps reach out to nothing new: the agent uploads, not they.
+    ("notification-v2", "aws-api", 443, "TCP"),
+    ("usermgmt", "aws-api", 443, "TCP"),
+]
+
+
+def with_agent(objects: list[Obj]) -> bool:
+    return any(w["metadata"]["name"] == "cloudwatch-agent" for w in workloads(objects))
 
 
 def pods(objects: list[Obj]) -> dict[str, Peer]:
@@ -145,12 +177,41 @@ def test_everything_else_is_denied(base: list[Obj], call: tuple[str, str, int, s
     assert not decide(base, *call)
 
 
-@pytest.mark.parametrize("name", [n for n in BUILDS if n not in ("base", "sidecar")])
+AGENT_BUILDS = [n for n in BUILDS if n.startswith("otel")]
+
+
+@pytest.mark.parametrize("name", [n for n in BUILDS if n not in ("base", "sidecar", *AGENT_BUILDS)])
 def test_the_other_overlays_keep_the_same_rules(builds: dict[str, list[Obj]], name: str) -> None:
     for call in ALLOWED:
         assert decide(builds[name], *call), call
     for call in DENIED:
         assert not decide(builds[name], *call), call
+
+
+@pytest.mark.parametrize("name", AGENT_BUILDS)
+@pytest.mark.parametrize("call", AGENT_ALLOWED, ids=ids(AGENT_ALLOWED))
+def test_with_the_agent_the_apps_reach_it_and_it_reaches_aws(
+    builds: dict[str, list[Obj]], name: str, call: tuple[str, str, int, str]
+) -> None:
+    assert with_agent(builds[name]) and not has_object_named(builds[name], "xray-daemon")
+    assert decide(builds[name], *call)
+
+
+@pytest.mark.parametrize("name", AGENT_BUILDS)
+@pytest.mark.parametrize("call", AGENT_DENIED, ids=ids(AGENT_DENIED))
+def test_with_the_agent_nothing_else_gets_through(
+    builds: dict[str, list[Obj]], name: str, call: tuple[str, str, int, str]
+) -> None:
+    assert not decide(builds[name], *call)
+
+
+def has_object_named(objects: list[Obj], name: str) -> bool:
+    """Whether a DaemonSet, NetworkPolicy, Service or ServiceAccount of that name is built."""
+    return any(
+        obj["metadata"]["name"] == name
+        for obj in objects
+        if obj["kind"] in ("DaemonSet", "NetworkPolicy", "Service", "ServiceAccount")
+    )
 
 
 def test_with_sidecar_daemons_the_apps_reach_aws_and_nothing_more(

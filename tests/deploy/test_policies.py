@@ -10,10 +10,10 @@ import pytest
 
 from . import readers
 from .kube import (
-    CANARY_STEPS,
     Container,
     Obj,
     build_names,
+    canary_builds,
     canary_name,
     containers,
     image_repository,
@@ -25,12 +25,13 @@ from .kube import (
 
 BUILDS = build_names()
 OWN_IMAGES = "xray-fastapi/"
-# Third-party images: an exact release (a patch version) or a digest, never a moving tag.
-EXACT_RELEASE = re.compile(r"^v?\d+\.\d+\.\d+([-.][\w.]+)?$")
+# Third-party images: an exact release (a patch version) or a digest, never a moving tag. The
+# CloudWatch agent's releases carry their build number: 1.300070.0b1586.
+EXACT_RELEASE = re.compile(r"^v?\d+\.\d+\.\d+(b\d+)?([-.][\w.]+)?$")
 CREDENTIAL_NAME = re.compile(r"PASS|SECRET|TOKEN|ACCESS_KEY|USERNAME")
 VARIABLE_REFERENCE = re.compile(r"\$\((\w+)\)")
-# The canary overlay, alone or as a step `make canary` applies.
-CANARY = re.compile(r"^canary(-\d+-\d+)?$")
+# A canary overlay (X-Ray SDK or OpenTelemetry), alone or as a step `make canary` applies.
+CANARY = re.compile(r"^(otel-)?canary(-\d+-\d+)?$")
 
 
 def each(builds: dict[str, list[Obj]], name: str) -> list[Container]:
@@ -134,9 +135,15 @@ def test_secret_references_resolve(builds: dict[str, list[Obj]], name: str) -> N
                 assert ref["key"] in secret["data"], f"{container.where}: {variable}"
 
 
-@pytest.mark.parametrize(("v1", "v2"), CANARY_STEPS, ids=[canary_name(*s) for s in CANARY_STEPS])
-def test_canary_replicas_are_as_asked(builds: dict[str, list[Obj]], v1: int, v2: int) -> None:
-    objects = builds[canary_name(v1, v2)]
+@pytest.mark.parametrize(
+    ("overlay", "v1", "v2"),
+    canary_builds(),
+    ids=[canary_name(v1, v2, o) for o, v1, v2 in canary_builds()],
+)
+def test_canary_replicas_are_as_asked(
+    builds: dict[str, list[Obj]], overlay: str, v1: int, v2: int
+) -> None:
+    objects = builds[canary_name(v1, v2, overlay)]
     assert named(objects, "Deployment", "notification-v1")["spec"]["replicas"] == v1
     assert named(objects, "Deployment", "notification-v2")["spec"]["replicas"] == v2
 

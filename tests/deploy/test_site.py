@@ -42,7 +42,8 @@ def environment_value(objects: list[Obj], variable: str) -> set[str]:
 
 @pytest.fixture(scope="module")
 def relocated(tmp_path_factory: pytest.TempPathFactory) -> dict[str, list[Obj]]:
-    """The base and the sidecar overlay built after changing only site.env and cluster.yaml."""
+    """The base and the overlays that add objects of their own (the sidecar, the CloudWatch
+    agent) built after changing only site.env and cluster.yaml."""
     k8s = materialise(tmp_path_factory.mktemp("one-place"))
     (k8s / "base" / "site.env").write_text("".join(f"{k}={v}\n" for k, v in SITE.items()))
     cluster = yaml.safe_load((k8s / "eksctl" / "cluster.yaml").read_text())
@@ -50,11 +51,15 @@ def relocated(tmp_path_factory: pytest.TempPathFactory) -> dict[str, list[Obj]]:
     (k8s / "eksctl" / "cluster.yaml").write_text(yaml.safe_dump(cluster))
     return {
         name: kustomize(k8s / path)
-        for name, path in (("base", "base"), ("sidecar", "overlays/sidecar"))
+        for name, path in (
+            ("base", "base"),
+            ("sidecar", "overlays/sidecar"),
+            ("otel-canary", "overlays/otel-canary"),
+        )
     }
 
 
-@pytest.mark.parametrize("name", ["base", "sidecar"])
+@pytest.mark.parametrize("name", ["base", "sidecar", "otel-canary"])
 def test_each_site_value_is_set_in_one_place(relocated: dict[str, list[Obj]], name: str) -> None:
     objects = relocated[name]
     assert environment_value(objects, "EKS_CLUSTER_NAME") == {CLUSTER_NAME}
@@ -89,6 +94,7 @@ def test_cluster_file_provides_what_the_manifests_expect() -> None:
         for sa in cluster["iam"]["serviceAccounts"]
     }
     assert ("default", "xray-daemon") in accounts
+    assert ("default", "cloudwatch-agent") in accounts
     assert {
         ("kube-system", "aws-load-balancer-controller"),
         ("kube-system", "external-dns"),

@@ -1,10 +1,13 @@
 """Must show 2, across objects: selectors that match pod labels, Service ports that match
 container ports, the ALB Ingress, and every pod sending its segments to a daemon on its own
-node (xray-service with internalTrafficPolicy: Local) or in its own pod (the sidecar)."""
+node (xray-service with internalTrafficPolicy: Local) or in its own pod (the sidecar); with the
+CloudWatch agent, both SDKs' traffic to the agent on the pod's own node, and each app on the
+SDK its overlay names."""
 
 from __future__ import annotations
 
 import json
+from urllib.parse import urlsplit
 
 import pytest
 import yaml
@@ -25,7 +28,19 @@ from .kube import (
 
 BUILDS = build_names()
 DAEMON_IMAGE = "amazon/aws-xray-daemon"
+AGENT_IMAGE = "public.ecr.aws/cloudwatch-agent/cloudwatch-agent"
+# What the apps send to on their node: the X-Ray daemon, or the agent that replaces it.
+NODE_AGENT_IMAGES = (DAEMON_IMAGE, AGENT_IMAGE)
 DAEMON_PORT = 2000
+OTLP_PORT = 4318
+OTLP_TRACES_PATH = "/v1/traces"
+AGENT_CONFIG = "cwagentconfig.json"
+# The tracing SDK of each app Deployment, by build; any other build runs the X-Ray SDK.
+OTEL_APPS = {
+    "otel": {"usermgmt", "notification-v1", "notification-v2"},
+    "otel-canary": {"notification-v2"},
+    **{name: {"notification-v2"} for name in BUILDS if name.startswith("otel-canary-")},
+}
 ROLE_ANNOTATION = "eks.amazonaws.com/role-arn"
 XRAY_WRITE_POLICY = "arn:aws:iam::aws:policy/AWSXRayDaemonWriteAccess"
 
@@ -44,11 +59,38 @@ def selected(objects: list[Obj], service: Obj) -> list[Obj]:
 
 
 def apps(objects: list[Obj]) -> list[Container]:
-    return [c for c in containers(objects) if image_repository(c.spec["image"]) != DAEMON_IMAGE]
+    return [
+        c for c in containers(objects) if image_repository(c.spec["image"]) not in NODE_AGENT_IMAGES
+    ]
 
 
 def daemons(objects: list[Obj]) -> list[Container]:
     return [c for c in containers(objects) if image_repository(c.spec["image"]) == DAEMON_IMAGE]
+
+
+def agents(objects: list[Obj]) -> list[Container]:
+    return [c for c in containers(objects) if image_repository(c.spec["image"]) == AGENT_IMAGE]
+
+
+def node_agents(objects: list[Obj]) -> list[Container]:
+    return [
+        c for c in containers(objects) if image_repository(c.spec["image"]) in NODE_AGENT_IMAGES
+    ]
+
+
+def node_local_service(objects: list[Obj], host: str, where: str) -> Obj:
+    """The Service a host name in the Service's own namespace names, kept on the sender's node,
+    whose pods are a DaemonSet's."""
+    service_name, _, namespace = host.partition(".")
+    service = named(objects, "Service", service_name)
+    assert namespace in ("", service["metadata"]["namespace"]), where
+    # Local: kube-proxy delivers only to an endpoint on the sender's node. A headless
+    # Service would ignore that and hand out every agent's pod IP.
+    assert service["spec"].get("internalTrafficPolicy") == "Local", where
+    assert service["spec"].get("clusterIP") != "None", where
+    [daemonset] = selected(objects, service)
+    assert daemonset["kind"] == "DaemonSet", where
+    return service
 
 
 @pytest.mark.parametrize("name", BUILDS)
@@ -160,15 +202,8 @@ def test_every_app_sends_to_a_daemon_on_its_own_node(
             assert in_pod[0].sidecar, f"{app.where}: the daemon must be a native sidecar"
             continue
         host, _, port = address.partition(":")
-        service_name, _, namespace = host.partition(".")
-        service = named(objects, "Service", service_name)
-        assert namespace in ("", service["metadata"]["namespace"]) and port == str(DAEMON_PORT)
-        # Local: kube-proxy delivers only to an endpoint on the sender's node. A headless
-        # Service would ignore that and hand out every daemon's pod IP.
-        assert service["spec"].get("internalTrafficPolicy") == "Local", app.where
-        assert service["spec"].get("clusterIP") != "None", app.where
-        [daemonset] = selected(objects, service)
-        assert daemonset["kind"] == "DaemonSet"
+        assert port == str(DAEMON_PORT), app.where
+        node_local_service(objects, host, app.where)
 
 
 @pytest.mark.parametrize("name", BUILDS)
@@ -181,7 +216,7 @@ def test_daemonset_reaches_every_node_and_updates_safely(
         assert {"operator": "Exists"} in tolerations, "a taint would leave a node without daemon"
         rolling = spec["updateStrategy"]["rollingUpdate"]
         assert spec["updateStrategy"]["type"] == "RollingUpdate" and rolling["maxUnavailable"] == 1
-        [daemon] = daemons([daemonset])
+        [daemon] = node_agents([daemonset])
         for protocol in ("UDP", "TCP"):
             port = daemon.port(DAEMON_PORT, protocol)
             assert port is not None, f"{daemon.where}: no {protocol} port {DAEMON_PORT}"
@@ -227,7 +262,7 @@ def test_only_daemons_get_the_xray_role(builds: dict[str, list[Obj]], name: str)
         for sa in cluster_config()["iam"]["serviceAccounts"]
         if XRAY_WRITE_POLICY in sa.get("attachPolicyARNs", [])
     }
-    with_daemon = {daemon.pod["serviceAccountName"] for daemon in daemons(objects)}
+    with_daemon = {daemon.pod["serviceAccountName"] for daemon in node_agents(objects)}
     for account in of_kind(objects, "ServiceAccount"):
         key = (account["metadata"]["namespace"], account["metadata"]["name"])
         arn = account["metadata"].get("annotations", {}).get(ROLE_ANNOTATION)
@@ -237,3 +272,75 @@ def test_only_daemons_get_the_xray_role(builds: dict[str, list[Obj]], name: str)
         assert key in roles, f"cluster.yaml creates no X-Ray role for {label(account)}"
         assert roles[key]["roleOnly"] is True, "kustomize owns the ServiceAccount itself"
         assert arn and arn.rsplit("/", 1)[1] == roles[key]["roleName"], label(account)
+
+
+@pytest.mark.parametrize("name", BUILDS)
+def test_each_app_runs_the_sdk_its_overlay_names(builds: dict[str, list[Obj]], name: str) -> None:
+    """TRACING_SDK is set on every app, `xray` unless the overlay moves it to OpenTelemetry."""
+    otel = OTEL_APPS.get(name, set())
+    for app in apps(builds[name]):
+        expected = "otel" if app.workload["metadata"]["name"] in otel else "xray"
+        assert app.env()["TRACING_SDK"]["value"] == expected, f"{name}: {app.where}"
+
+
+@pytest.mark.parametrize("name", BUILDS)
+def test_opentelemetry_apps_export_to_the_agent_on_their_node(
+    builds: dict[str, list[Obj]], name: str
+) -> None:
+    """An app on OpenTelemetry sends OTLP/HTTP spans to the agent on its node, and polls the
+    sampling rules from the same agent, through the same Service."""
+    objects = builds[name]
+    for app in apps(objects):
+        env = app.env()
+        endpoint = env.get("OTEL_EXPORTER_OTLP_TRACES_ENDPOINT", {}).get("value")
+        if env["TRACING_SDK"]["value"] != "otel":
+            # Set beside the agent, so that moving an app is one variable; never elsewhere.
+            assert endpoint is None or agents(objects), f"{app.where}: no OTLP receiver"
+            continue
+        assert endpoint, f"{app.where}: OpenTelemetry without an endpoint"
+        url = urlsplit(endpoint)
+        assert url.scheme == "http" and url.path == OTLP_TRACES_PATH, app.where
+        assert url.port == OTLP_PORT, app.where
+        service = node_local_service(objects, url.hostname or "", app.where)
+        port = [p for p in service["spec"]["ports"] if p["port"] == OTLP_PORT]
+        assert [p.get("protocol", "TCP") for p in port] == ["TCP"], app.where
+        [agent] = [c for w in selected(objects, service) for c in node_agents([w])]
+        assert image_repository(agent.spec["image"]) == AGENT_IMAGE, "only the agent takes OTLP"
+        assert agent.port(port[0]["targetPort"], "TCP"), app.where
+        sampler_host = env["AWS_XRAY_DAEMON_ADDRESS"]["value"].rpartition(":")[0]
+        assert node_local_service(objects, sampler_host, app.where) is service, app.where
+
+
+@pytest.mark.parametrize("name", BUILDS)
+def test_the_agent_listens_where_its_ports_say_and_writes_to_the_clusters_region(
+    builds: dict[str, list[Obj]], name: str
+) -> None:
+    objects = builds[name]
+    for agent in agents(objects):
+        [mount] = [m for m in agent.spec["volumeMounts"] if m["mountPath"] == "/etc/cwagentconfig"]
+        [volume] = [v for v in agent.pod["volumes"] if v["name"] == mount["name"]]
+        config_map = named(objects, "ConfigMap", volume["configMap"]["name"])
+        config = json.loads(config_map["data"][AGENT_CONFIG])
+        region = cluster_config()["metadata"]["region"]
+        assert config["agent"]["region"] == region, "the region is cluster.yaml's"
+        assert agent.env()["AWS_REGION"]["value"] == region
+        assert agent.env()["RUN_WITH_IRSA"]["value"] == "True", "credentials from the role"
+        collected = config["traces"]["traces_collected"]
+        # Every interface of its pod: the apps come through the Service to the pod's address.
+        assert collected["xray"]["bind_address"] == f"0.0.0.0:{DAEMON_PORT}"
+        assert collected["xray"]["tcp_proxy"]["bind_address"] == f"0.0.0.0:{DAEMON_PORT}"
+        assert collected["otlp"] == {"http_endpoint": f"0.0.0.0:{OTLP_PORT}"}
+        for number, protocol in ((DAEMON_PORT, "UDP"), (DAEMON_PORT, "TCP"), (OTLP_PORT, "TCP")):
+            port = agent.port(number, protocol)
+            assert port is not None, f"{agent.where}: no {protocol} port {number}"
+            assert "hostPort" not in port and not agent.pod.get("hostNetwork"), agent.where
+        # The image writes its translated configuration beside its binary: only there, and in
+        # scratch space, may it write, on volumes of its own.
+        written = {m["mountPath"] for m in agent.spec["volumeMounts"] if not m.get("readOnly")}
+        assert written == {
+            "/opt/aws/amazon-cloudwatch-agent/etc",
+            "/opt/aws/amazon-cloudwatch-agent/var",
+            "/opt/aws/amazon-cloudwatch-agent/logs",
+            "/tmp",
+        }
+        assert not daemons(objects), "one node-local agent: the daemon goes with the agent"
