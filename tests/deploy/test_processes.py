@@ -97,8 +97,11 @@ def stack(compose: dict[str, Any], tmp_path_factory: pytest.TempPathFactory) -> 
                 return plan
 
             plan = guarded("xray-local", launch(services["xray-local"], stand_ins, None))
-            # Its config binds 0.0.0.0:2000; flags override it, as with the real daemon.
+            # Its config binds 0.0.0.0:2000 and compose's command 0.0.0.0:4318; later flags
+            # override both, as with the real daemon, so parallel runs never share a port.
+            otlp = free_tcp_port()
             plan.args += ["-b", f"127.0.0.1:{udp}", "-t", f"127.0.0.1:{tcp}"]
+            plan.args += ["--bind-otlp", f"127.0.0.1:{otlp}"]
             plans["xray-local"] = plan
             processes["xray-local"] = start(group, "xray-local", plan, "/health", tcp)
             for version in ("v1", "v2"):
