@@ -87,9 +87,11 @@ def test_a_run_sends_the_whole_mix_without_failures_and_leaves_no_user(
     assert "Load summary:" in result.stdout and SPLIT_LINE.format(xray) in result.stdout
 
     # Each virtual user deleted every account it created: by the DELETE of its lifecycle or,
-    # for one alive at the end, the clean-up DELETE.
+    # for one alive at the end, the clean-up DELETE. A lifecycle DELETE the stop cut short may
+    # have deleted the account already (the clean-up then answers 404): at most one such
+    # overlap per virtual user. The empty table below is what must hold exactly.
     created = endpoints[("POST", "/usermgmt/user")]["requests"]
     deleted = endpoints[("DELETE", ONE_USER)]["requests"]
     cleaned = endpoints.get(CLEANUP, {"requests": 0})["requests"]
-    assert created == deleted + cleaned
+    assert created <= deleted + cleaned <= created + USERS, (created, deleted, cleaned)
     assert database.query("SELECT COUNT(*) FROM users") == [(0,)]
