@@ -1,10 +1,13 @@
 """Tracing for the services: the only package that touches a tracing SDK.
 
-A request's path through the package (X-Ray, the backend today)::
+A request's path through the package (either backend)::
 
-    settings   TracingSettings (config.py) from AWS_XRAY_* ──> create_tracer() picks the backend
-               once at start-up: DisabledTracer (_disabled) when AWS_XRAY_SDK_ENABLED=false,
-               else XRayTracer (_xray), which owns the SDK's recorder
+    settings   TracingSettings (config.py) from AWS_XRAY_*, TRACING_SDK, OTEL_* ──> create_tracer()
+               picks the backend once at start-up: DisabledTracer (_disabled) when
+               AWS_XRAY_SDK_ENABLED=false (or OTEL_SDK_DISABLED=true with otel); XRayTracer
+               (_xray), which owns the SDK's recorder, when TRACING_SDK=xray (the default);
+               OtelTracer (_otel: spans, _otel_spans: X-Ray fields as span attributes,
+               _otel_sampling: X-Ray rules) when TRACING_SDK=otel
 
     request ──> instrument_app(app, tracer)           _middleware.TracingMiddleware
                 │ X-Amzn-Trace-Id in (_header) ─> begin_segment ─> Segment, current in _current
@@ -17,7 +20,8 @@ A request's path through the package (X-Ray, the backend today)::
                 │
     response <──┘ X-Amzn-Trace-Id on it; end_segment ─> XRayTracer ─> _emitter: the segment
                   document (split by _documents where one datagram is too small) over UDP
-                  to the daemon, resolved once, never blocking
+                  to the daemon, resolved once, never blocking; or ─> OtelTracer ─> the
+                  span, batched from a bounded queue, OTLP/HTTP to the collector
     log lines: TraceIdFilter (_logging) reads current_trace_id() from _current
 
 What a service sees is small and typed (`_seam`): a `Tracer` from `create_tracer`, the four
@@ -27,9 +31,10 @@ _sql) drive a `Recorder` and record on the `Segment` and `Call` protocols; `Reco
 backend is one more module here and one more branch in `create_tracer`, and it keeps its open
 entities in `_current` so log lines carry its trace ids: the services do not change.
 
-Importing this package imports no SDK: the X-Ray SDK parses AWS_XRAY_DAEMON_ADDRESS on import
-and dies with a traceback on a bad value, so the services validate `TracingSettings` first and
-`create_tracer` loads the backend afterwards, only if tracing is on.
+Importing this package imports no SDK, neither the X-Ray SDK nor OpenTelemetry: the X-Ray SDK
+parses AWS_XRAY_DAEMON_ADDRESS on import and dies with a traceback on a bad value, so the
+services validate `TracingSettings` first and `create_tracer` loads the backend afterwards,
+only if tracing is on.
 """
 
 from __future__ import annotations
@@ -54,7 +59,7 @@ from ._seam import (
     Segment,
     Tracer,
 )
-from .config import ContextMissing, DaemonAddress, Endpoint, TracingSettings
+from .config import ContextMissing, DaemonAddress, Endpoint, TracingSdk, TracingSettings
 
 if TYPE_CHECKING:  # SQLAlchemy is installed with the services that have a database only
     from sqlalchemy.engine import Engine
@@ -74,6 +79,7 @@ __all__ = [
     "TraceHeader",
     "TraceIdFilter",
     "Tracer",
+    "TracingSdk",
     "TracingSettings",
     "create_tracer",
     "current_trace_id",
@@ -87,8 +93,9 @@ __all__ = [
 
 
 # Loggers of the libraries behind the seam, too chatty at INFO for a service's log: the X-Ray
-# SDK's sampler logs every decision made without centralized rules, botocore its polling.
-SDK_LOGGERS = ("aws_xray_sdk", "botocore")
+# SDK's sampler logs every decision made without centralized rules, botocore its polling,
+# AWS's OpenTelemetry sampler its defaults.
+SDK_LOGGERS = ("aws_xray_sdk", "botocore", "amazon.opentelemetry", "opentelemetry")
 
 
 def create_tracer(
@@ -98,11 +105,17 @@ def create_tracer(
     annotations: Mapping[str, AnnotationValue] | None = None,
     environ: Mapping[str, str] = os.environ,
 ) -> Tracer:
-    """The service's tracer. `default_name` names the service on the map unless
-    AWS_XRAY_TRACING_NAME does; `annotations` go on every sampled segment (filterable)."""
+    """The service's tracer, recording with the SDK TRACING_SDK names. `default_name` names
+    the service on the map unless AWS_XRAY_TRACING_NAME does (or, with OpenTelemetry,
+    OTEL_SERVICE_NAME); `annotations` go on every sampled segment (filterable)."""
+    if not settings.active:
+        return DisabledTracer(settings.name or default_name)
+    if settings.sdk is TracingSdk.OTEL:
+        from ._otel import OtelTracer  # OpenTelemetry is imported here, and only here
+
+        name = settings.name or settings.otel_service_name or default_name
+        return OtelTracer(settings, name=name, annotations=annotations, environ=environ)
     name = settings.name or default_name
-    if not settings.enabled:
-        return DisabledTracer(name)
     from ._xray import XRayTracer  # the SDK is imported here, once the settings are valid
 
     return XRayTracer(settings, name=name, annotations=annotations, environ=environ)
