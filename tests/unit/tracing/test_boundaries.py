@@ -1,4 +1,5 @@
-"""Only `tracing` touches a tracing SDK: the services import none and reach none through it."""
+"""Only `tracing` touches a tracing SDK (the X-Ray SDK, OpenTelemetry's SDK and AWS's
+distribution of it): the services import none and reach none through it."""
 
 from __future__ import annotations
 
@@ -15,10 +16,15 @@ import pytest
 from sqlalchemy.engine import Engine
 
 import tracing
+from devstack import SAMPLE_ALL_RULES
 
 SERVICES = Path(__file__).resolve().parents[3] / "services"
 PROJECT_PACKAGES = ("tracing", "servicekit", "usermgmt", "notification")
 SDK = "aws_xray_sdk"
+# OpenTelemetry's API and SDK, and AWS's distribution; `opentelemetry.proto` is OTLP's wire
+# format (the local daemon reads it) and no SDK.
+OTEL_ROOTS = ("opentelemetry", "amazon")
+OTEL_WIRE_FORMAT = "opentelemetry.proto"
 # What a service may import from the tracing package: its public names and its settings.
 PUBLIC_MODULES = ("tracing", "tracing.config")
 
@@ -26,7 +32,7 @@ PUBLIC_MODULES = ("tracing", "tracing.config")
 @contextmanager
 def fresh_imports() -> Iterator[None]:
     """The project's packages and the SDK as if never imported; all put back afterwards."""
-    roots = (*PROJECT_PACKAGES, SDK)
+    roots = (*PROJECT_PACKAGES, SDK, *OTEL_ROOTS)
     saved = {name: module for name, module in sys.modules.items() if name.split(".")[0] in roots}
     for name in saved:
         del sys.modules[name]
@@ -38,11 +44,31 @@ def fresh_imports() -> Iterator[None]:
         sys.modules.update(saved)
 
 
-def test_importing_servicekit_and_the_settings_leaves_the_sdk_unloaded() -> None:
+def is_otel_sdk(module: str) -> bool:
+    return module.split(".")[0] in OTEL_ROOTS and not module.startswith(OTEL_WIRE_FORMAT)
+
+
+def sdks_loaded() -> list[str]:
+    return [name for name in sys.modules if name.split(".")[0] == SDK or is_otel_sdk(name)]
+
+
+def test_importing_servicekit_and_the_settings_leaves_the_sdks_unloaded() -> None:
     with fresh_imports():
-        for module in ("servicekit", "usermgmt.settings", "notification.settings"):
+        for module in ("servicekit", "usermgmt.settings", "notification.settings", "tracing"):
             importlib.import_module(module)
+        assert sdks_loaded() == []
+
+
+def test_the_otel_backend_leaves_the_xray_sdk_unloaded() -> None:
+    with fresh_imports():
+        from notification.app import create_app
+        from notification.settings import Settings
+        from tracing import TracingSettings
+
+        otel = TracingSettings(TRACING_SDK="otel", XRAY_SAMPLING_RULES=SAMPLE_ALL_RULES)
+        create_app(Settings(tracing=otel))
         assert SDK not in sys.modules
+        assert "opentelemetry.sdk.trace" in sys.modules  # the backend did load
 
 
 def test_with_tracing_off_both_apps_are_built_without_the_sdk(tmp_path: Path) -> None:
@@ -56,7 +82,7 @@ def test_with_tracing_off_both_apps_are_built_without_the_sdk(tmp_path: Path) ->
         off = TracingSettings(AWS_XRAY_SDK_ENABLED=False)
         notification_app(NotificationSettings(tracing=off))
         usermgmt_app(UsermgmtSettings(tracing=off, SQLITE_PATH=tmp_path / "users.db"))
-        assert SDK not in sys.modules
+        assert sdks_loaded() == []
 
 
 def service_modules() -> list[Path]:
@@ -76,6 +102,7 @@ def test_no_service_module_imports_the_sdk_or_tracing_internals(path: Path) -> N
         elif isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
             imported.append(node.module)
     assert not [name for name in imported if name.split(".")[0] == SDK]
+    assert not [name for name in imported if is_otel_sdk(name)]
     assert not [
         name for name in imported if name.split(".")[0] == "tracing" and name not in PUBLIC_MODULES
     ]
