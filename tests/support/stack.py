@@ -82,11 +82,18 @@ def start_chain(
 
 @contextmanager
 def running_chain(
-    log_dir: Path, *, daemon_address: str, database: ScratchDatabase, smtp_port: int
+    log_dir: Path,
+    *,
+    daemon_address: str | None = None,
+    tracing: Mapping[str, str] | None = None,
+    database: ScratchDatabase,
+    smtp_port: int,
 ) -> Iterator[Chain]:
     """The chain for a whole module or session of tests, sampling every request and sending
-    to `daemon_address`; stopped when the block ends."""
+    to `daemon_address` (or traced as `tracing` says); stopped when the block ends."""
+    if tracing is None:
+        if daemon_address is None:
+            raise ValueError("running_chain needs a daemon_address or tracing variables")
+        tracing = tracing_env(daemon_address)
     with ProcessGroup(log_dir) as group:
-        yield start_chain(
-            group, tracing=tracing_env(daemon_address), database=database, smtp_port=smtp_port
-        )
+        yield start_chain(group, tracing=tracing, database=database, smtp_port=smtp_port)
