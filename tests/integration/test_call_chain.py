@@ -7,7 +7,9 @@ client -> User-Management-Microservice -> (httpx subsegment) -> V1-Notification-
 
 from __future__ import annotations
 
+import json
 import re
+import secrets
 import socket
 from dataclasses import dataclass
 
@@ -19,6 +21,7 @@ from tests.support.mariadb import ScratchDatabase
 from tests.support.modes import MODES, StoredSegments, TracedChain, TraceSource, mode_env
 from tests.support.stack import Chain, start_chain
 from tests.support.udp import Document
+from tests.support.users import new_user
 from tests.support.xray import new_trace_id, segments
 from tests.support.xray_local import start_xray_local
 
@@ -169,3 +172,27 @@ def test_names_and_eks_metadata_follow_the_environment(
         assert segment["origin"] == "AWS::EKS::Container"
         assert segment["aws"]["eks"]["pod"] == socket.gethostname()
         assert segment["aws"]["eks"]["cluster_name"] == "xray-demo"
+
+
+def test_a_database_call_is_a_remote_sql_call_with_placeholders_only(
+    traced_chain: TracedChain, shared_database: ScratchDatabase
+) -> None:
+    """Each statement is a `remote` call named <database>@<host> (X-Ray's Database::SQL node),
+    its statement as sent, with placeholders: the values submitted appear nowhere."""
+    chain = traced_chain.chain
+    user = new_user(f"sql{secrets.token_hex(4)}")
+    response = httpx.post(f"{chain.usermgmt.base_url}/usermgmt/user", json=user, timeout=30)
+    assert response.status_code == 201
+    docs = documents_of(traced_chain.documents, chain, trace_of(response))
+    [usermgmt] = segments(docs, "User-Management-Microservice")
+    calls = [call for call in usermgmt["subsegments"] if "sql" in call]
+    assert calls, usermgmt
+    for call in calls:
+        assert call["name"] == f"{shared_database.name}@127.0.0.1"
+        assert call["namespace"] == "remote"
+        assert call["sql"]["user"] == "root"
+        assert call["parent_id"] == usermgmt["id"]
+    [insert] = [call for call in calls if call["sql"]["sanitized_query"].startswith("INSERT")]
+    assert "%(email)s" in insert["sql"]["sanitized_query"]
+    text = json.dumps(docs)
+    assert user["email"] not in text and user["password"] not in text
