@@ -44,10 +44,13 @@ class StoredSegments:
         self._client = daemon.client()
 
     def for_trace(self, trace_id: str) -> list[Document]:
+        """The documents the services sent; not the ones the daemon infers, as X-Ray does,
+        for a remote call whose callee has not (yet) sent its own."""
         traces = self._client.batch_get_traces(TraceIds=[trace_id])["Traces"]
-        return [
+        documents = [
             json.loads(segment["Document"]) for trace in traces for segment in trace["Segments"]
         ]
+        return [document for document in documents if not document.get("inferred")]
 
     def wait_for_trace(self, trace_id: str, count: int, timeout: float = 10.0) -> list[Document]:
         def probe() -> list[Document] | None:
