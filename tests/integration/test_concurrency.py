@@ -1,4 +1,5 @@
-"""200 concurrent requests on the real services: every subsegment in its own request's segment.
+"""200 concurrent requests on the real services: every subsegment in its own request's segment,
+in both tracing modes (the X-Ray SDK's documents as sent; OpenTelemetry's spans as stored).
 
 The requests mix database endpoints (SQLAlchemy in worker threads) and calls to the
 notification service (httpx on the event loop), each for a different user and each with its
@@ -16,8 +17,8 @@ from typing import Any
 import httpx
 import pytest
 
-from tests.support.stack import MISSING_SEGMENT, Chain
-from tests.support.udp import SegmentCollector
+from tests.support.modes import TracedChain
+from tests.support.stack import MISSING_SEGMENT
 from tests.support.xray import (
     http_subsegments,
     new_trace_id,
@@ -95,14 +96,13 @@ async def create_users(client: httpx.AsyncClient, prefix: str, count: int) -> li
     return names
 
 
-async def test_concurrent_requests_keep_their_own_subsegments(
-    chain: Chain, collector: SegmentCollector
-) -> None:
+async def test_concurrent_requests_keep_their_own_subsegments(traced_chain: TracedChain) -> None:
+    chain, source = traced_chain.chain, traced_chain.documents
     limits = httpx.Limits(max_connections=250, max_keepalive_connections=250)
     async with httpx.AsyncClient(
         base_url=chain.usermgmt.base_url, limits=limits, timeout=60
     ) as client:
-        users = await create_users(client, "cc", PER_KIND * 2)
+        users = await create_users(client, f"cc{traced_chain.mode}", PER_KIND * 2)
         per_kind_users = {KINDS[0].name: users[:PER_KIND], KINDS[1].name: users[PER_KIND:]}
         requests = [
             (kind, kind.path.format(user=per_kind_users.get(kind.name, users)[i]))
@@ -119,19 +119,9 @@ async def test_concurrent_requests_keep_their_own_subsegments(
     assert len(sent) == 200
     assert [response.status_code for response, _ in answers] == [200] * len(sent)
 
-    expected_notification_segments = sum(len(s.kind.calls) for s in sent)
-    wanted = {s.trace_id for s in sent}
-    docs = collector.wait_for(
-        lambda d: (
-            len([x for x in d if x.get("trace_id") in wanted])
-            >= len(sent) + expected_notification_segments
-        ),
-        "a segment for every request and every notification call",
-        timeout=30,
-    )
-    docs = [d for d in docs if d.get("trace_id") in wanted]
     for s in sent:
-        mine = [d for d in docs if d["trace_id"] == s.trace_id]
+        # A segment for the request and one for every notification call: nothing lost.
+        mine = source.wait_for_trace(s.trace_id, 1 + len(s.kind.calls), timeout=30)
         [segment] = segments(mine, USERMGMT)
         assert segment["http"]["request"]["url"].endswith(s.path), s
         # Each subsegment hangs directly off its own request's segment.
@@ -151,4 +141,4 @@ async def test_concurrent_requests_keep_their_own_subsegments(
     for process in chain.processes:
         assert MISSING_SEGMENT not in process.log_text()
         assert " ERROR " not in process.log_text()
-    assert collector.malformed == []
+    assert source.problems() == []
