@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import logging
 import os
+import threading
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from contextvars import ContextVar
@@ -52,6 +53,9 @@ from .config import TracingSettings
 log = logging.getLogger(__name__)
 
 INSTRUMENTATION_NAME = "tracing"
+# How long closing may wait for the last spans to leave: a collector that hangs must not hold
+# up the service's exit (the SDK's own bound is 30 s, more than Kubernetes' grace period).
+CLOSE_TIMEOUT_SECONDS = 5.0
 
 
 @dataclass(frozen=True)
@@ -128,7 +132,10 @@ class OtelTracer(RecordingTracer):
         self.root = root_sampler(settings, self.resource)
         self.ids = _PresetIds()
         self.provider = TracerProvider(
-            resource=self.resource, sampler=_Settled(self.root), id_generator=self.ids
+            resource=self.resource,
+            sampler=_Settled(self.root),
+            id_generator=self.ids,
+            shutdown_on_exit=False,  # close() does it, within its bound
         )
         self.provider.add_span_processor(processor or self._batch_processor())
         self.tracer = self.provider.get_tracer(INSTRUMENTATION_NAME)
@@ -152,10 +159,16 @@ class OtelTracer(RecordingTracer):
         )
 
     def close(self) -> None:
-        self.provider.shutdown()
-        close = getattr(self.root, "close", None)  # none of today's samplers has one
-        if callable(close):
-            close()
+        """Send what is queued, for `CLOSE_TIMEOUT_SECONDS` at most; then spans are dropped."""
+        closing = threading.Thread(target=self.provider.shutdown, name="otel-close", daemon=True)
+        closing.start()
+        closing.join(CLOSE_TIMEOUT_SECONDS)
+        if closing.is_alive():
+            log.warning(
+                "spans still queued after %.0f s for %s: dropped",
+                CLOSE_TIMEOUT_SECONDS,
+                self.settings.traces_endpoint,
+            )
 
     # --- segments: one SERVER span per incoming request --------------------------------
 

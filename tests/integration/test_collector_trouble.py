@@ -3,7 +3,8 @@ resolve: every request succeeds and the service's memory stays flat.
 
 Spans leave from the batch processor's own thread through a bounded queue: a collector in
 trouble costs that thread its retries, and once the queue is full new spans are dropped,
-never kept. Every request is sampled (local rules), so each one makes spans to drop.
+never kept. Closing waits a bounded time for what is queued, so the service still exits.
+Every request is sampled (local rules), so each one makes spans to drop.
 The resident memory of user management is read after a warm-up and after 5,000 more
 requests through the whole chain; the growth allowed is generous, as the point is that it
 does not grow with the number of requests (unbounded, 5,000 requests of three spans each
@@ -13,6 +14,7 @@ would hold ~15,000 spans).
 from __future__ import annotations
 
 import asyncio
+import signal
 import threading
 from collections.abc import Iterator
 from contextlib import ExitStack, contextmanager
@@ -32,6 +34,7 @@ CONCURRENCY = 10
 # Far above what a bounded queue of spans can hold (2,048 spans by default, a few MB),
 # far below what keeping 5,000 requests' spans would take.
 MAX_GROWTH_MB = 25.0
+CLEAN_EXITS = (0, -signal.SIGTERM)
 CASES = ["absent", "answering-503", "hanging", "unresolvable"]
 pytestmark = pytest.mark.slow
 
@@ -111,5 +114,7 @@ def test_requests_succeed_and_memory_stays_flat_whatever_the_collector_does(
         before, after = readings[0], readings[-1]
         print(f"collector {case}: usermgmt RSS MB after warm-up, 2,500, 5,000: {readings}")
         assert after - before < MAX_GROWTH_MB, readings
+        # Closing waits a bounded time for the queued spans: the service still exits on
+        # SIGTERM (uvicorn re-raises it once shut down), before the stop's deadline kills it.
         for process in chain.processes:
-            assert process.is_running()
+            assert process.stop() in CLEAN_EXITS, process.log_text()[-2000:]
