@@ -1,4 +1,5 @@
-"""The tracer when tracing is off (AWS_XRAY_SDK_ENABLED=false): the same calls, no tracing.
+"""The tracer when tracing is off (AWS_XRAY_SDK_ENABLED=false, or OTEL_SDK_DISABLED=true with
+TRACING_SDK=otel): the same calls, no tracing.
 
 The app, the engine and the transports are handed back untouched and no SDK is imported, so a
 service with tracing off runs exactly the code it would run uninstrumented.
@@ -30,7 +31,7 @@ class DisabledTracer:
         self.name = name
 
     def start(self) -> None:
-        log.info("X-Ray tracing is off (AWS_XRAY_SDK_ENABLED=false)")
+        log.info("tracing is off (AWS_XRAY_SDK_ENABLED=false or OTEL_SDK_DISABLED=true)")
 
     def close(self) -> None:
         pass

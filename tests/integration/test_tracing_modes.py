@@ -1,4 +1,5 @@
-"""AWS_XRAY_CONTEXT_MISSING and AWS_XRAY_SDK_ENABLED on the real services.
+"""AWS_XRAY_CONTEXT_MISSING, AWS_XRAY_SDK_ENABLED and OTEL_SDK_DISABLED on the real services,
+in both tracing modes (TRACING_SDK=otel accepts AWS_XRAY_CONTEXT_MISSING, with no meaning).
 
 Whatever the strategy, the services' own untraced work (creating the schema at start-up,
 health checks, the background email) runs without tripping it; with tracing off nothing
@@ -11,12 +12,12 @@ from __future__ import annotations
 import httpx
 import pytest
 
-from devstack import tracing_env
 from devstack.processes import ProcessGroup
 from tests.support.mariadb import ScratchDatabase
+from tests.support.modes import MODES, StoredSegments, mode_env
 from tests.support.smtp import SmtpServer
 from tests.support.stack import MISSING_SEGMENT, start_chain
-from tests.support.udp import SegmentCollector
+from tests.support.xray_local import start_xray_local
 
 
 def exercise(base_url: str, notification_url: str, smtp: SmtpServer, user: str) -> httpx.Response:
@@ -40,44 +41,54 @@ def exercise(base_url: str, notification_url: str, smtp: SmtpServer, user: str) 
     return response
 
 
+@pytest.mark.parametrize("mode", MODES)
 @pytest.mark.parametrize("strategy", ["RUNTIME_ERROR", "LOG_ERROR", "IGNORE_ERROR"])
 def test_every_context_missing_strategy_runs_the_services(
     group: ProcessGroup,
     database: ScratchDatabase,
-    collector: SegmentCollector,
     smtp: SmtpServer,
     strategy: str,
+    mode: str,
 ) -> None:
+    daemon = start_xray_local(group)
     chain = start_chain(
         group,
-        tracing={**tracing_env(collector.address), "AWS_XRAY_CONTEXT_MISSING": strategy},
+        tracing={**mode_env(mode, daemon), "AWS_XRAY_CONTEXT_MISSING": strategy},
         database=database,  # a fresh database: the schema is created at start-up
         smtp_port=smtp.port,
     )
-    response = exercise(
-        chain.usermgmt.base_url, chain.notification.base_url, smtp, f"mode{strategy[:3].lower()}"
-    )
-    collector.wait_for_trace(response.headers["X-Amzn-Trace-Id"].removeprefix("Root="), 2)
+    user = f"mode{strategy[:3].lower()}{mode}"
+    response = exercise(chain.usermgmt.base_url, chain.notification.base_url, smtp, user)
+    trace_id = response.headers["X-Amzn-Trace-Id"].removeprefix("Root=")
+    StoredSegments(daemon).wait_for_trace(trace_id, 2)
     for process in chain.processes:
         log = process.log_text()
         assert MISSING_SEGMENT not in log
         assert " ERROR " not in log and "Traceback" not in log
 
 
+OFF = {
+    "xray": ("xray", {"AWS_XRAY_SDK_ENABLED": "false"}),
+    "otel-xray-variable": ("otel", {"AWS_XRAY_SDK_ENABLED": "false"}),
+    "otel-otel-variable": ("otel", {"OTEL_SDK_DISABLED": "true"}),
+}
+
+
+@pytest.mark.parametrize("case", OFF)
 def test_tracing_off_sends_nothing_and_adds_no_header(
-    group: ProcessGroup, database: ScratchDatabase, collector: SegmentCollector, smtp: SmtpServer
+    group: ProcessGroup, database: ScratchDatabase, smtp: SmtpServer, case: str
 ) -> None:
+    mode, off = OFF[case]
+    daemon = start_xray_local(group)
     chain = start_chain(
-        group,
-        tracing={**tracing_env(collector.address), "AWS_XRAY_SDK_ENABLED": "false"},
-        database=database,
-        smtp_port=smtp.port,
+        group, tracing={**mode_env(mode, daemon), **off}, database=database, smtp_port=smtp.port
     )
-    received = len(collector.snapshot())
-    response = exercise(chain.usermgmt.base_url, chain.notification.base_url, smtp, "modeoff")
+    response = exercise(chain.usermgmt.base_url, chain.notification.base_url, smtp, f"off{mode}")
     assert "X-Amzn-Trace-Id" not in response.headers
-    # The notification service got no trace header either (nothing to continue).
-    assert len(collector.snapshot()) == received
+    # The notification service got no trace header either (nothing to continue), and the
+    # daemon got nothing at all, by either way in.
+    stats = daemon.stats()
+    assert (stats["intake"]["datagrams"], stats["otlp"]["requests"]) == (0, 0)
     for process in chain.processes:
-        assert "X-Ray tracing is off" in process.log_text()
+        assert "tracing is off" in process.log_text()
         assert MISSING_SEGMENT not in process.log_text()
