@@ -15,10 +15,8 @@ from __future__ import annotations
 
 import asyncio
 import signal
-import threading
 from collections.abc import Iterator
 from contextlib import ExitStack, contextmanager
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import httpx
 import pytest
@@ -27,6 +25,7 @@ from devstack import SAMPLE_ALL_RULES, ProcessGroup, refusing_port, silent_port
 from scripts.soak import rss_mb
 from tests.support.mariadb import ScratchDatabase
 from tests.support.stack import start_chain
+from tests.support.upstream import JsonHandler, serving
 
 WARM_UP = 500
 REQUESTS = 5_000
@@ -39,28 +38,12 @@ CASES = ["absent", "answering-503", "hanging", "unresolvable"]
 pytestmark = pytest.mark.slow
 
 
-class _Unavailable(BaseHTTPRequestHandler):
+class _Unavailable(JsonHandler):
+    """503 Service Unavailable to every export."""
+
     def do_POST(self) -> None:  # noqa: N802 (http.server's naming)
-        self.rfile.read(int(self.headers.get("Content-Length", "0")))
-        self.send_response(503)
-        self.send_header("Content-Length", "0")
-        self.end_headers()
-
-    def log_message(self, format: str, *args: object) -> None:
-        pass
-
-
-@contextmanager
-def answering_503() -> Iterator[int]:
-    """An HTTP server on loopback answering 503 Service Unavailable to every export."""
-    server = ThreadingHTTPServer(("127.0.0.1", 0), _Unavailable)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield server.server_address[1]
-    finally:
-        server.shutdown()
-        server.server_close()
+        self.rfile.read(int(self.headers.get("Content-Length") or 0))
+        self.answer(503, {"message": "unavailable"})
 
 
 @contextmanager
@@ -69,7 +52,7 @@ def collector_endpoint(case: str) -> Iterator[str]:
         if case == "absent":
             port = stack.enter_context(refusing_port())
         elif case == "answering-503":
-            port = stack.enter_context(answering_503())
+            port = stack.enter_context(serving(_Unavailable))
         elif case == "hanging":
             port = stack.enter_context(silent_port())
         else:

@@ -2,6 +2,8 @@
 
 It must take its rules from the daemon (a rule that never samples one path is obeyed),
 report its statistics back through GetSamplingTargets, and never log a polling error.
+With TRACING_SDK=otel, AWS's OpenTelemetry remote sampler must take the same rules from the
+same place (the TCP address of AWS_XRAY_DAEMON_ADDRESS).
 """
 
 from __future__ import annotations
@@ -14,6 +16,8 @@ import httpx
 from devstack import start_notification
 from devstack.polling import poll_until
 from devstack.processes import ProcessGroup
+from tests.support.modes import otel_env
+from tests.support.xray import new_trace_id
 from tests.support.xray_local import LocalXRay, start_xray_local
 
 from .scenario import SDK_POLLING_ERROR
@@ -91,4 +95,40 @@ def test_the_sdk_sampler_takes_its_rules_from_the_daemon(
     assert stats["api"]["errors"] == {}
     log = service.log_text()
     assert SDK_POLLING_ERROR not in log and "Traceback" not in log
+    assert [line for line in log.splitlines() if " ERROR " in line] == []
+
+
+def test_the_otel_sampler_takes_its_rules_from_the_daemon(
+    processes: ProcessGroup, tmp_path: Path
+) -> None:
+    rules = tmp_path / "rules.json"
+    rules.write_text(json.dumps(NEVER_INFO))
+    xray = start_xray_local(processes, "--sampling-rules", str(rules))
+    service = start_notification(processes, tracing=otel_env(xray, sample_all=False))
+    info = f"{service.base_url}/notification/info"
+
+    def decided_by_the_rule() -> bool:
+        # '?' asks the service to say what it decided.
+        asking = {"X-Amzn-Trace-Id": f"Root={new_trace_id()};Sampled=?"}
+        answer = httpx.get(info, headers=asking, timeout=10).headers["X-Amzn-Trace-Id"]
+        return answer.endswith("Sampled=0")
+
+    poll_until(decided_by_the_rule, "the service to use the daemon's rules")
+    assert xray.stats()["api"]["calls"]["GetSamplingRules"] >= 1
+
+    skipped = [trace_of(httpx.get(info, timeout=10)) for _ in range(INFO_REQUESTS)]
+    kept = trace_of(httpx.get(f"{service.base_url}/notification/xray", timeout=10))
+    client = xray.client()
+    poll_until(
+        lambda: client.batch_get_traces(TraceIds=[kept])["Traces"],
+        "the request the default rule samples, at the daemon",
+    )
+    unprocessed = client.batch_get_traces(TraceIds=skipped)["UnprocessedTraceIds"]
+    assert sorted(unprocessed) == sorted(skipped)
+
+    # Not checked: the rule statistics the sampler reports through SamplingTargets. AWS's
+    # sampler writes SampleCount where the X-Ray API model says SampledCount, and the daemon,
+    # which validates against that model, refuses its documents.
+    log = service.log_text()
+    assert "Traceback" not in log
     assert [line for line in log.splitlines() if " ERROR " in line] == []
