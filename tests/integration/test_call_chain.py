@@ -11,6 +11,7 @@ import json
 import re
 import secrets
 import socket
+import time
 from dataclasses import dataclass
 
 import httpx
@@ -149,7 +150,8 @@ def test_an_upstream_trace_is_continued_through_the_chain(traced_chain: TracedCh
 def test_names_and_eks_metadata_follow_the_environment(
     mode: str, group: ProcessGroup, database: ScratchDatabase
 ) -> None:
-    """AWS_XRAY_TRACING_NAME names the nodes; in a pod, segments say where they ran."""
+    """AWS_XRAY_TRACING_NAME names the nodes; in a pod, segments say where they ran; the
+    version annotation filters traces (`annotation.app_version = "V2"`)."""
     in_a_pod = {"KUBERNETES_SERVICE_HOST": "10.100.0.1", "EKS_CLUSTER_NAME": "xray-demo"}
     daemon = start_xray_local(group)
     tracing = mode_env(mode, daemon)
@@ -172,6 +174,11 @@ def test_names_and_eks_metadata_follow_the_environment(
         assert segment["origin"] == "AWS::EKS::Container"
         assert segment["aws"]["eks"]["pod"] == socket.gethostname()
         assert segment["aws"]["eks"]["cluster_name"] == "xray-demo"
+    now = time.time()
+    summaries = daemon.client().get_trace_summaries(
+        StartTime=now - 300, EndTime=now + 60, FilterExpression='annotation.app_version = "V2"'
+    )["TraceSummaries"]
+    assert [summary["Id"] for summary in summaries] == [trace_of(response)]
 
 
 def test_a_database_call_is_a_remote_sql_call_with_placeholders_only(
