@@ -98,7 +98,10 @@ async def create_users(client: httpx.AsyncClient, prefix: str, count: int) -> li
 
 async def test_concurrent_requests_keep_their_own_subsegments(traced_chain: TracedChain) -> None:
     chain, source = traced_chain.chain, traced_chain.documents
-    limits = httpx.Limits(max_connections=250, max_keepalive_connections=250)
+    # A connection per request: on a loaded machine the client may take longer than the
+    # server's keep-alive timeout (5 s) to reuse an idle connection, and a request sent as
+    # the server closes it fails with a ReadError that says nothing about the service.
+    limits = httpx.Limits(max_connections=250, max_keepalive_connections=0)
     async with httpx.AsyncClient(
         base_url=chain.usermgmt.base_url, limits=limits, timeout=60
     ) as client:
