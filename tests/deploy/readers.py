@@ -24,10 +24,6 @@ AWS_SDK = frozenset(
         "AWS_SDK_LOAD_CONFIG",
     }
 )
-# What picks and configures the OpenTelemetry backend of services/tracing: TRACING_SDK (xray or
-# otel) chooses the backend, and the OpenTelemetry SDK reads the standard OTEL_* variables from
-# the environment itself (not through TracingSettings). Only those the manifests set are listed.
-OPENTELEMETRY = frozenset({"TRACING_SDK", "OTEL_EXPORTER_OTLP_TRACES_ENDPOINT"})
 # The CloudWatch agent: the AWS SDK's variables, and RUN_WITH_IRSA, which makes it take its
 # credentials from the pod's IAM role (IRSA) rather than look for an EC2 instance.
 CLOUDWATCH_AGENT = AWS_SDK | {"RUN_WITH_IRSA"}
@@ -47,8 +43,8 @@ def settings_variables(*classes: type[BaseSettings]) -> frozenset[str]:
     return frozenset(names)
 
 
-USERMGMT = settings_variables(UsermgmtSettings, TracingSettings) | OPENTELEMETRY
-NOTIFICATION = settings_variables(NotificationSettings, TracingSettings) | OPENTELEMETRY
+USERMGMT = settings_variables(UsermgmtSettings, TracingSettings)
+NOTIFICATION = settings_variables(NotificationSettings, TracingSettings)
 
 # By image repository: what the program in it reads.
 READS_BY_IMAGE = {
