@@ -108,6 +108,6 @@ def _service(process: ServiceProcess) -> str:
 def _telemetry_count(mode: Mode, sinks: Sinks) -> int:
     if mode.telemetry is Telemetry.XRAY:
         return sinks.udp.settled_documents()
-    if mode.telemetry is Telemetry.OTEL:
+    if mode.telemetry is Telemetry.OTLP:
         return sinks.otlp.settled_spans()
     return 0

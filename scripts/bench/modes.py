@@ -2,7 +2,10 @@
 
 Every mode runs the same two processes with the same settings (one uvicorn worker each,
 LOG_LEVEL=WARNING so access logs are off everywhere, MariaDB for user management,
-notification V1); only how they are traced differs.
+notification V1); only how they are traced differs. Two send OpenTelemetry spans: the
+project's own mode (TRACING_SDK=otel, the services' tracing hooks recording one span per
+request and per call, batched) and the untuned peer (OpenTelemetry's FastAPI and httpx
+instrumentations with their defaults, scripts/bench/otel_service.py).
 """
 
 from __future__ import annotations
@@ -28,10 +31,23 @@ LOG_LEVEL = "WARNING"
 SEGMENTS_PER_REQUEST = 2
 
 
+# The project's OpenTelemetry mode, tuned as it would be deployed: spans batched in a queue
+# deep enough for a saturated run (OTEL_BSP_* are the SDK's own variables), sampled by the
+# same local rules as X-Ray's mode. Its hooks make no spans for ASGI receive/send events.
+OTEL_TUNING = {
+    "TRACING_SDK": "otel",
+    "OTEL_BSP_MAX_QUEUE_SIZE": "8192",
+    "OTEL_BSP_MAX_EXPORT_BATCH_SIZE": "1024",
+    "OTEL_BSP_SCHEDULE_DELAY": "1000",
+}
+
+
 class Telemetry(StrEnum):
+    """What a mode sends, and so what the bench counts."""
+
     NONE = "none"
-    XRAY = "xray"
-    OTEL = "otel"
+    XRAY = "xray"  # segment documents over UDP
+    OTLP = "otlp"  # OpenTelemetry spans, OTLP/HTTP
 
 
 @dataclass(frozen=True)
@@ -40,11 +56,14 @@ class Mode:
     label: str
     telemetry: Telemetry
     usermgmt_env: Mapping[str, str] = field(default_factory=dict)
+    env: Mapping[str, str] = field(default_factory=dict)  # both services'
+    peer: bool = False  # run by the OpenTelemetry peer's launcher, not `python -m <service>`
 
 
 XRAY = Mode("xray", "X-Ray on", Telemetry.XRAY)
 OFF = Mode("off", "tracing off", Telemetry.NONE)
-OTEL = Mode("otel", "OpenTelemetry peer", Telemetry.OTEL)
+OTEL = Mode("otel", "OTel mode, tuned (TRACING_SDK=otel)", Telemetry.OTLP, env=OTEL_TUNING)
+OTEL_PEER = Mode("otel-peer", "OTel peer, untuned", Telemetry.OTLP, peer=True)
 XRAY_PER_REQUEST = Mode(
     "xray-per-request",
     "X-Ray on, per-request connections",
@@ -76,7 +95,7 @@ class Chain:
 def start_chain(
     group: ProcessGroup, mode: Mode, *, database: ScratchDatabase, sinks: Sinks
 ) -> Chain:
-    tracing = _tracing_env(mode, sinks)
+    tracing = {**_tracing_env(mode, sinks), **mode.env}
     common = {
         "LOG_LEVEL": LOG_LEVEL,
         # The services of this checkout (also when it is not the one installed in the
@@ -105,16 +124,17 @@ def start_chain(
 
 
 def _tracing_env(mode: Mode, sinks: Sinks) -> dict[str, str]:
-    if mode.telemetry is Telemetry.XRAY:
-        return tracing_env(sinks.udp.address, sample_all=True)
-    env = {"AWS_XRAY_SDK_ENABLED": "false"}
-    if mode.telemetry is Telemetry.OTEL:
+    if mode.telemetry is Telemetry.NONE or mode.peer:
+        env = {"AWS_XRAY_SDK_ENABLED": "false"}
+    else:  # every request sampled, by the local rules X-Ray's mode and the OTel mode share
+        env = tracing_env(sinks.udp.address, sample_all=True)
+    if mode.telemetry is Telemetry.OTLP:
         env["OTEL_EXPORTER_OTLP_TRACES_ENDPOINT"] = sinks.otlp.traces_url
     return env
 
 
 def _command(mode: Mode, service: str) -> list[str] | None:
     """The OpenTelemetry launcher for the same service, or `python -m <service>` (None)."""
-    if mode.telemetry is Telemetry.OTEL:
+    if mode.peer:
         return [sys.executable, "-m", OTEL_LAUNCHER, service]
     return None

@@ -15,11 +15,12 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
-# Three modes (the per-request connection mode is left out to keep the test short), 2 s of
-# load, 1 s of warm-up and 1 s unloaded each: about 25 s with the processes' start-up.
-ARGS = ["--short", "--modes", "xray,otel", "--seconds", "2", "--warmup", "1"]
+# Four modes (the per-request connection mode is left out to keep the test short), 2 s of
+# load, 1 s of warm-up and 1 s unloaded each: about 35 s with the processes' start-up.
+ARGS = ["--short", "--modes", "xray,otel,otel-peer", "--seconds", "2", "--warmup", "1"]
 ARGS += ["--latency-seconds", "1"]
-MODES = ("X-Ray on", "tracing off", "OpenTelemetry peer")
+XRAY, OTEL, PEER = "X-Ray on", "OTel mode, tuned (TRACING_SDK=otel)", "OTel peer, untuned"
+MODES = (XRAY, "tracing off", OTEL, PEER)
 
 
 @pytest.fixture(scope="module")
@@ -64,16 +65,21 @@ def test_every_mode_has_a_row_with_requests_served(output: str) -> None:
 def test_the_targets_are_reported_not_enforced(output: str) -> None:
     assert "Targets (reported, not enforced):" in output
     assert re.search(r"X-Ray costs <= 5% of throughput versus off: .* -> (met|NOT met)", output)
+    assert re.search(
+        r"The tuned OTel mode costs <= 15% of throughput versus off: .* -> (met|NOT met)", output
+    )
+    assert re.search(r"The tuned OTel mode adds < 1 ms at p50 .* -> (met|NOT met)", output)
 
 
 def test_segments_and_spans_arrived(output: str) -> None:
     rows = table_rows(output)
-    segments = re.match(r"([\d,]+) segments of ([\d,]+) expected", rows["X-Ray on"][-1])
+    segments = re.match(r"([\d,]+) segments of ([\d,]+) expected", rows[XRAY][-1])
     assert segments, output
     # Complete delivery is the integration tests' business; here: tracing really happened.
     assert number(segments.group(1)) > 0
-    spans = re.match(r"([\d,]+) spans", rows["OpenTelemetry peer"][-1])
-    assert spans and number(spans.group(1)) > 0, output
+    for mode in (OTEL, PEER):
+        spans = re.match(r"([\d,]+) spans", rows[mode][-1])
+        assert spans and number(spans.group(1)) > 0, output
 
 
 def test_no_run_had_errors(output: str) -> None:
