@@ -10,7 +10,6 @@ edge, none on V1 or its edge; user management's own node shows the 502s it answe
 from __future__ import annotations
 
 import json
-import re
 import subprocess
 import sys
 import time
@@ -26,6 +25,7 @@ from devstack import start_notification, tracing_env
 from devstack.polling import poll_until
 from devstack.processes import ProcessGroup, ServiceProcess, child_env
 from tests.support.balancer import TcpBalancer
+from tests.support.faults import FAULTS_PATH, call_chain, set_faults
 from tests.support.mariadb import ScratchDatabase
 from tests.support.service_graph import edge_between, nodes_by_key
 from tests.support.stack import Chain, start_usermgmt
@@ -36,7 +36,6 @@ V1 = (notification_name("V1"), "service")
 V2 = (notification_name("V2"), "service")
 USERS = (USERMGMT, "service")
 CLIENT = (USERMGMT, "client")
-FAULTS_PATH = "/notification/admin/faults"
 SLOW_FAULTS = {"errorRate": 0.5, "errorStatus": 503, "latencyMs": 100}
 THROTTLING = {"errorRate": 1, "errorStatus": 429}
 
@@ -81,28 +80,6 @@ class Run:
         return services
 
 
-def call(usermgmt: httpx.Client, requests: int) -> Counter[str]:
-    seen: Counter[str] = Counter()
-    for _ in range(requests):
-        response = usermgmt.get("/usermgmt/notification-xray")
-        if response.status_code == 502:
-            message = response.json()["message"]
-            upstream = re.search(r"answered GET /notification/xray with (\d{3})$", message)
-            assert upstream, message
-            seen[upstream.group(1)] += 1
-        else:
-            assert response.status_code == 200, response.text
-            seen[response.json()["appversion"]] += 1
-    return seen
-
-
-def set_faults(notification: ServiceProcess, faults: dict[str, Any] | None) -> None:
-    url = notification.base_url + FAULTS_PATH
-    response = httpx.put(url, json=faults) if faults else httpx.delete(url)
-    assert response.status_code == 200, response.text
-    assert response.json() == {"errorRate": 0, "errorStatus": 500, "latencyMs": 0, **(faults or {})}
-
-
 @pytest.fixture(scope="module")
 def run(
     tmp_path_factory: pytest.TempPathFactory, shared_database: ScratchDatabase
@@ -125,13 +102,13 @@ def run(
         phases: dict[str, Counter[str]] = {}
         try:
             with httpx.Client(base_url=usermgmt.base_url, timeout=10) as client:
-                phases["healthy"] = call(client, 20)
+                phases["healthy"] = call_chain(client, 20)
                 set_faults(v2, SLOW_FAULTS)
-                phases["slow faults"] = call(client, 100)
+                phases["slow faults"] = call_chain(client, 100)
                 set_faults(v2, THROTTLING)
-                phases["throttling"] = call(client, 40)
+                phases["throttling"] = call_chain(client, 40)
                 set_faults(v2, None)
-                phases["recovered"] = call(client, 20)
+                phases["recovered"] = call_chain(client, 20)
         finally:
             balancer.close()
         outcome = Outcome(phases)

@@ -27,3 +27,37 @@ def callees(services: Services, source: NodeKey) -> set[str]:
     """The names of the nodes `source` calls."""
     names = {service["ReferenceId"]: service["Name"] for service in services}
     return {names[edge["ReferenceId"]] for edge in nodes_by_key(services)[source]["Edges"]}
+
+
+Counts = tuple[int, int, int, int, int]
+
+
+def counts(statistics: dict[str, Any] | None) -> Counts | None:
+    """(total, ok, errors, throttled, faults) of a node's or edge's SummaryStatistics."""
+    if statistics is None:
+        return None
+    return (
+        statistics["TotalCount"],
+        statistics["OkCount"],
+        statistics["ErrorStatistics"]["TotalCount"],
+        statistics["ErrorStatistics"]["ThrottleCount"],
+        statistics["FaultStatistics"]["TotalCount"],
+    )
+
+
+def shape(services: Services, *, response_times: bool = False) -> dict[str, Any]:
+    """The graph as comparable data: each node (name, type) with its counts, each edge
+    "source -> target" with its counts (and, with `response_times`, its total response time
+    to 0.1 ms: spans carry nanoseconds, segments floating-point seconds)."""
+    names = {service["ReferenceId"]: (service["Name"], service["Type"]) for service in services}
+    found: dict[str, Any] = {}
+    for service in services:
+        node = names[service["ReferenceId"]]
+        found[f"node {node}"] = counts(service.get("SummaryStatistics"))
+        for edge in service["Edges"]:
+            statistics = edge["SummaryStatistics"]
+            key = f"edge {node} -> {names[edge['ReferenceId']]}"
+            found[key] = counts(statistics)
+            if response_times:
+                found[key] = (found[key], round(statistics["TotalResponseTime"], 4))
+    return found

@@ -20,6 +20,7 @@ from tests.support.otel import (
     span_id,
     xray_trace_id,
 )
+from tests.support.service_graph import shape
 from tests.support.xray_documents import (
     USERMGMT,
     chain_trace,
@@ -32,34 +33,6 @@ from tests.support.xray_local import LocalXRay, start_xray_local
 
 # (version, SQL statements, notification's status): faults and the database node included.
 CALLS = [("V1", 0, 200), ("V1", 2, 200), ("V2", 1, 200), ("V2", 0, 500), ("V1", 0, 429)]
-
-
-def _shape(services: list[dict[str, Any]]) -> dict[str, Any]:
-    """What must match: nodes (name, type) with their counts, and edges with their counts and
-    response times (to 0.1 ms: spans carry nanoseconds, segments floating-point seconds)."""
-    names = {service["ReferenceId"]: (service["Name"], service["Type"]) for service in services}
-    shape: dict[str, Any] = {}
-    for service in services:
-        node = names[service["ReferenceId"]]
-        shape[f"node {node}"] = _counts(service.get("SummaryStatistics"))
-        for edge in service["Edges"]:
-            shape[f"edge {node} -> {names[edge['ReferenceId']]}"] = (
-                _counts(edge["SummaryStatistics"]),
-                round(edge["SummaryStatistics"]["TotalResponseTime"], 4),
-            )
-    return shape
-
-
-def _counts(statistics: dict[str, Any] | None) -> tuple[int, ...] | None:
-    if statistics is None:
-        return None
-    return (
-        statistics["TotalCount"],
-        statistics["OkCount"],
-        statistics["ErrorStatistics"]["TotalCount"],
-        statistics["ErrorStatistics"]["ThrottleCount"],
-        statistics["FaultStatistics"]["TotalCount"],
-    )
 
 
 def _graph(xray: LocalXRay, start: float, expected_nodes: int) -> list[dict[str, Any]]:
@@ -94,8 +67,9 @@ def test_the_same_calls_as_segments_and_as_spans_draw_the_same_map(
     by_udp.send(documents)
     by_udp.wait_for_datagrams(len(documents))
     # client, user management, V1, V2, the database, nothing else
-    expected = _shape(_graph(by_udp, start, expected_nodes=5))
-    assert _shape(_graph(by_otlp, start, expected_nodes=5)) == expected
+    # Nodes and edges with their counts, and the edges' response times too.
+    expected = shape(_graph(by_udp, start, expected_nodes=5), response_times=True)
+    assert shape(_graph(by_otlp, start, expected_nodes=5), response_times=True) == expected
     assert ("usermgmt@mysql", "Database::SQL") in {
         (s["Name"], s["Type"]) for s in _graph(by_otlp, start, expected_nodes=5)
     }
