@@ -1,10 +1,11 @@
 """`make run`: the call chain on this machine, with a local X-Ray daemon drawing the map.
 
 Starts the local X-Ray daemon, an SMTP sink that prints the emails, notification V1 and user
-management (on an embedded SQLite file unless DB_HOSTNAME or DATABASE_URL is set), prefixes
-each one's output with its name, prints what to try, and stops them all on Ctrl-C. The
-processes are started as the tests and benchmarks start them (devstack); their logs are also
-kept in .run/logs/.
+management (on an embedded SQLite file unless DB_HOSTNAME or DATABASE_URL is set), traced
+with the X-Ray SDK or, with TRACING_SDK=otel, OpenTelemetry sending OTLP/HTTP spans to the
+same daemon (which draws the same map from them); prefixes each one's output with its name,
+prints what to try, and stops them all on Ctrl-C. The processes are started as the tests and
+benchmarks start them (devstack); their logs are also kept in .run/logs/.
 """
 
 from __future__ import annotations
@@ -16,6 +17,8 @@ import sys
 import time
 from pathlib import Path
 
+from pydantic import ValidationError
+
 from devstack import (
     ProcessExited,
     ProcessGroup,
@@ -25,11 +28,14 @@ from devstack import (
     start_xray_local,
     tracing_env,
 )
+from tracing.config import TracingSdk, TracingSettings
 
 ROOT = Path(__file__).resolve().parent.parent
 STATE = ROOT / ".run"
 XRAY_PORT = 2000
 XRAY = f"127.0.0.1:{XRAY_PORT}"
+OTLP_PORT = 4318  # where the local daemon takes OTLP/HTTP spans (its default)
+OTLP_TRACES = f"http://127.0.0.1:{OTLP_PORT}/v1/traces"
 SMTP_PORT = 1025
 USERMGMT_PORT = 8095
 NOTIFICATION_PORT = 8096
@@ -58,6 +64,10 @@ def start_all(group: ProcessGroup) -> None:
     daemon = os.environ.get("AWS_XRAY_DAEMON_ADDRESS", XRAY)
     # Sampled by the daemon's rules (the SDK's defaults), as a deployment would be.
     tracing = tracing_env(daemon, sample_all=False)
+    if otel_mode():  # TRACING_SDK itself reaches the services with the whole environment
+        tracing["OTEL_EXPORTER_OTLP_TRACES_ENDPOINT"] = os.environ.get(
+            "OTEL_EXPORTER_OTLP_TRACES_ENDPOINT", OTLP_TRACES
+        )
     database = (
         {}
         if ("DB_HOSTNAME" in os.environ or "DATABASE_URL" in os.environ)
@@ -83,14 +93,23 @@ def start_all(group: ProcessGroup) -> None:
     )
 
 
+def otel_mode() -> bool:
+    """Whether the services will run with TRACING_SDK=otel, as their settings read it."""
+    try:
+        return TracingSettings().sdk is TracingSdk.OTEL
+    except ValidationError as exc:  # the services would refuse to start
+        raise SystemExit(f"invalid tracing settings: {exc}") from None
+
+
 def banner() -> str:
     base = f"http://localhost:{USERMGMT_PORT}/usermgmt"
+    mode = "OpenTelemetry (TRACING_SDK=otel)" if otel_mode() else "the X-Ray SDK"
     user = (
         '{"username":"admin101","email":"admin101@example.com","role":"ROLE_ADMIN",'
         '"enabled":true,"firstname":"Fname101","lastname":"Lname101","password":"Pass@123"}'
     )
     return f"""
-Everything is up. Try:
+Everything is up, traced with {mode}. Try:
   curl {base}/notification-xray
   curl -X POST {base}/user -H 'Content-Type: application/json' -d '{user}'
   curl {base}/users
@@ -103,7 +122,7 @@ Emails are printed by 'smtp' below. Ctrl-C stops everything.
 
 def main() -> None:
     STATE.mkdir(exist_ok=True)
-    ports = (USERMGMT_PORT, NOTIFICATION_PORT, XRAY_PORT, SMTP_PORT)
+    ports = (USERMGMT_PORT, NOTIFICATION_PORT, XRAY_PORT, SMTP_PORT, OTLP_PORT)
     busy = [port for port in ports if not port_is_free(port)]
     if busy:
         raise SystemExit(f"ports already in use: {busy}; is another `make run` still running?")
