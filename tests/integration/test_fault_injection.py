@@ -21,14 +21,13 @@ from typing import Any
 import httpx
 import pytest
 
-from devstack import start_notification, tracing_env
+from devstack import tracing_env
 from devstack.polling import poll_until
 from devstack.processes import ProcessGroup, ServiceProcess, child_env
-from tests.support.balancer import TcpBalancer
-from tests.support.faults import FAULTS_PATH, call_chain, set_faults
+from tests.support.faults import FAULTS_PATH, call_chain, set_faults, start_split_chain
 from tests.support.mariadb import ScratchDatabase
 from tests.support.service_graph import edge_between, nodes_by_key
-from tests.support.stack import Chain, start_usermgmt
+from tests.support.stack import Chain
 from tests.support.xray_documents import USERMGMT, notification_name
 from tests.support.xray_local import LocalXRay, start_xray_local
 
@@ -87,17 +86,8 @@ def run(
     with ProcessGroup(tmp_path_factory.mktemp("faults")) as group:
         xray = start_xray_local(group)
         tracing = tracing_env(xray.daemon_address)
-        enabled = {"FAULT_INJECTION_ENABLED": "true"}
-        v1 = start_notification(group, tracing=tracing, version="V1", extra=enabled)
-        v2 = start_notification(group, tracing=tracing, version="V2", extra=enabled)
-        balancer = TcpBalancer([("127.0.0.1", p.port or 0) for p in (v1, v2)], seed=7)
-        usermgmt = start_usermgmt(
-            group,
-            tracing=tracing,
-            database=shared_database,
-            notification_port=balancer.port,
-            extra={"NOTIFICATION_CONNECTION_POLICY": "per-request"},
-        )
+        split = start_split_chain(group, tracing=tracing, database=shared_database, seed=7)
+        v2, balancer, usermgmt = split.v2, split.balancer, split.usermgmt
         start = time.time() - 1
         phases: dict[str, Counter[str]] = {}
         try:

@@ -19,15 +19,12 @@ from pathlib import Path
 import httpx
 import pytest
 
-from devstack import start_notification
 from devstack.polling import poll_until
 from devstack.processes import ProcessGroup
-from tests.support.balancer import TcpBalancer
-from tests.support.faults import call_chain, set_faults
+from tests.support.faults import call_chain, set_faults, start_split_chain
 from tests.support.mariadb import ScratchDatabase
 from tests.support.modes import MODES, mode_env
 from tests.support.service_graph import Services, counts, nodes_by_key, shape
-from tests.support.stack import start_usermgmt
 from tests.support.xray_documents import USERMGMT, notification_name
 from tests.support.xray_local import LocalXRay, start_xray_local
 
@@ -52,31 +49,20 @@ def run_traffic(mode: str, log_dir: Path, database: ScratchDatabase) -> MapRun:
     with ProcessGroup(log_dir) as group:
         daemon = start_xray_local(group)
         tracing = mode_env(mode, daemon)
-        faults = {"FAULT_INJECTION_ENABLED": "true"}
-        v1, v2 = (
-            start_notification(group, tracing=tracing, version=version, extra=faults)
-            for version in ("V1", "V2")
-        )
-        balancer = TcpBalancer([("127.0.0.1", p.port or 0) for p in (v1, v2)], seed=BALANCER_SEED)
-        usermgmt = start_usermgmt(
-            group,
-            tracing=tracing,
-            database=database,
-            notification_port=balancer.port,
-            extra={"NOTIFICATION_CONNECTION_POLICY": "per-request"},
-        )
+        split = start_split_chain(group, tracing=tracing, database=database, seed=BALANCER_SEED)
         start = time.time() - 1
         seen: Counter[str] = Counter()
         try:
-            with httpx.Client(base_url=usermgmt.base_url, timeout=10) as client:
+            with httpx.Client(base_url=split.usermgmt.base_url, timeout=10) as client:
                 for _, status, requests in PHASES:
-                    set_faults(v2, {"errorRate": 1, "errorStatus": status} if status else None)
+                    faults = {"errorRate": 1, "errorStatus": status} if status else None
+                    set_faults(split.v2, faults)
                     seen += call_chain(client, requests)
                 for index in range(MISSING_USERS):
                     missing = client.get(f"/usermgmt/user/nobody{index}")
                     assert missing.status_code == 404, missing.text
         finally:
-            balancer.close()
+            split.balancer.close()
         return MapRun(seen, settled_graph(daemon, start, seen))
 
 

@@ -5,11 +5,17 @@ from __future__ import annotations
 
 import re
 from collections import Counter
+from collections.abc import Mapping
+from dataclasses import dataclass
 from typing import Any
 
 import httpx
 
-from devstack import ServiceProcess
+from devstack import ProcessGroup, ServiceProcess, start_notification
+
+from .balancer import TcpBalancer
+from .mariadb import ScratchDatabase
+from .stack import start_usermgmt
 
 FAULTS_PATH = "/notification/admin/faults"
 CHAIN_PATH = "/usermgmt/notification-xray"
@@ -39,3 +45,32 @@ def call_chain(usermgmt: httpx.Client, requests: int) -> Counter[str]:
             assert response.status_code == 200, response.text
             seen[response.json()["appversion"]] += 1
     return seen
+
+
+@dataclass
+class SplitChain:
+    """Notification V1 and V2, fault injection on, behind a balancer that picks one per
+    connection; user management opening a connection per call, so each call is picked for."""
+
+    v1: ServiceProcess
+    v2: ServiceProcess
+    balancer: TcpBalancer
+    usermgmt: ServiceProcess
+
+
+def start_split_chain(
+    group: ProcessGroup, *, tracing: Mapping[str, str], database: ScratchDatabase, seed: int
+) -> SplitChain:
+    """The balancer is the caller's to close; `seed` makes its picks repeatable."""
+    enabled = {"FAULT_INJECTION_ENABLED": "true"}
+    v1 = start_notification(group, tracing=tracing, version="V1", extra=enabled)
+    v2 = start_notification(group, tracing=tracing, version="V2", extra=enabled)
+    balancer = TcpBalancer([("127.0.0.1", p.port or 0) for p in (v1, v2)], seed=seed)
+    usermgmt = start_usermgmt(
+        group,
+        tracing=tracing,
+        database=database,
+        notification_port=balancer.port,
+        extra={"NOTIFICATION_CONNECTION_POLICY": "per-request"},
+    )
+    return SplitChain(v1, v2, balancer, usermgmt)
