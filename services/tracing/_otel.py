@@ -34,7 +34,10 @@ from opentelemetry.sdk.trace.export import BatchSpanProcessor
 from opentelemetry.sdk.trace.sampling import Decision, Sampler, SamplingResult
 from opentelemetry.trace import (
     Link,
+    NonRecordingSpan,
+    SpanContext,
     SpanKind,
+    TraceFlags,
     get_current_span,
     set_span_in_context,
 )
@@ -43,11 +46,11 @@ from opentelemetry.util.types import Attributes
 
 from . import _current
 from ._eks import EksMetadata, detect_eks
-from ._header import HEADER_NAME, TraceHeader, format_trace_header, new_trace_id
+from ._header import TraceHeader, format_trace_header, new_trace_id
 from ._otel_sampling import root_sampler
-from ._otel_spans import Placeholder, SpanEntity
+from ._otel_spans import Placeholder, SpanEntity, annotation_attributes
 from ._recording import RecordingTracer
-from ._seam import NOT_RECORDED, Annotations, OutboundCall, SamplingRequest
+from ._seam import NOT_RECORDED, Annotations, AnnotationValue, OutboundCall, SamplingRequest
 from .config import TracingSettings
 
 log = logging.getLogger(__name__)
@@ -77,6 +80,18 @@ class _PresetIds(AwsXRayIdGenerator):
     def generate_trace_id(self) -> int:
         preset = _PRESET.get()
         return preset.trace_id if preset is not None else super().generate_trace_id()
+
+
+class _StaticResource(Resource):
+    """A resource whose hash is worked out once: the exporter looks every span's resource
+    up by it, and `Resource.__hash__` serialises all the attributes to JSON each time."""
+
+    def __init__(self, resource: Resource) -> None:
+        super().__init__(resource.attributes, resource.schema_url)
+        self._hash = super().__hash__()
+
+    def __hash__(self) -> int:
+        return self._hash
 
 
 class _Settled(Sampler):
@@ -127,8 +142,10 @@ class OtelTracer(RecordingTracer):
         super().__init__(name)
         self.settings = settings
         self.annotations = dict(annotations or {})
+        # What `put_annotation` of each annotation would write, given to the span at start.
+        self.annotation_attributes = annotation_attributes(self.annotations)
         self.eks = detect_eks(environ, settings.cluster_name)
-        self.resource = Resource.create(resource_attributes(name, self.eks))
+        self.resource = _StaticResource(Resource.create(resource_attributes(name, self.eks)))
         self.root = root_sampler(settings, self.resource)
         self.ids = _PresetIds()
         self.provider = TracerProvider(
@@ -173,7 +190,7 @@ class OtelTracer(RecordingTracer):
     # --- segments: one SERVER span per incoming request --------------------------------
 
     def begin_segment(self, incoming: TraceHeader | None, request: SamplingRequest) -> SpanEntity:
-        attributes = {
+        attributes: dict[str, AnnotationValue] = {
             "http.request.method": request.method,
             "url.path": request.path,
             "server.address": request.host,
@@ -190,9 +207,10 @@ class OtelTracer(RecordingTracer):
                 None, trace_id, request.method, SpanKind.SERVER, attributes
             ).decision
             sampled = decision is Decision.RECORD_AND_SAMPLE
+        if sampled:
+            attributes = attributes | self.annotation_attributes
         if incoming is not None and incoming.parent is not None:
-            header = format_trace_header(incoming.root, incoming.parent, sampled)
-            parent = self.propagator.extract({HEADER_NAME: header})
+            parent = _remote_parent(trace_id, int(incoming.parent, 16), sampled)
             span = self.tracer.start_span(
                 request.method, parent, SpanKind.SERVER, attributes, record_exception=False
             )
@@ -204,10 +222,7 @@ class OtelTracer(RecordingTracer):
                 )
             finally:
                 _PRESET.reset(token)
-        segment = SpanEntity(span, self.name)
-        if segment.sampled:
-            for key, value in self.annotations.items():
-                segment.put_annotation(key, value)
+        segment = SpanEntity(span, self.name, annotated=self.annotations if sampled else ())
         _current.start_with(segment)
         return segment
 
@@ -237,11 +252,10 @@ class OtelTracer(RecordingTracer):
         span = self.tracer.start_span(
             name, set_span_in_context(parent.span), SpanKind.CLIENT, record_exception=False
         )
-        call = SpanEntity(span, name)
+        call = SpanEntity(span, name, trace_id=parent.trace_id)
         _current.push(call)
-        carrier: dict[str, str] = {}
-        self.propagator.inject(carrier, set_span_in_context(span))
-        return OutboundCall(call, carrier.get(HEADER_NAME))
+        # What the X-Ray propagator injects for a sampled span, without its round trip.
+        return OutboundCall(call, format_trace_header(call.trace_id, call.span_id, sampled=True))
 
     def end_call(self, call: OutboundCall, error: BaseException | None = None) -> None:
         entity = call.call
@@ -252,6 +266,21 @@ class OtelTracer(RecordingTracer):
         entity.end()
         if _current.current_entity() is entity:
             _current.pop()
+
+
+def _remote_parent(trace_id: int, span_id: int, sampled: bool) -> Context:
+    """The caller's span as the X-Ray propagator extracts it from X-Amzn-Trace-Id (an empty
+    context for the all-zero ids it rejects)."""
+    span_context = SpanContext(
+        trace_id,
+        span_id,
+        is_remote=True,
+        trace_flags=TraceFlags(TraceFlags.SAMPLED if sampled else TraceFlags.DEFAULT),
+        trace_state=TraceState(),
+    )
+    if not span_context.is_valid:
+        return Context()
+    return set_span_in_context(NonRecordingSpan(span_context), Context())
 
 
 def resource_attributes(name: str, eks: EksMetadata | None) -> dict[str, str]:

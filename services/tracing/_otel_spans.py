@@ -17,7 +17,7 @@ Collector's awsxrayexporter (and X-Ray's own OTLP endpoint) turns back into the 
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -55,11 +55,20 @@ class SpanEntity:
 
     __slots__ = ("_annotations", "_http", "_metadata", "name", "span", "trace_id")
 
-    def __init__(self, span: Span, name: str) -> None:
+    def __init__(
+        self,
+        span: Span,
+        name: str,
+        *,
+        trace_id: str | None = None,
+        annotated: Iterable[str] = (),
+    ) -> None:
+        """`trace_id` is the X-Ray form of the span's, when the caller has it already;
+        `annotated` the annotations the span started with (`annotation_attributes`)."""
         self.span = span
         self.name = name
-        self.trace_id = xray_trace_id(span.get_span_context().trace_id)
-        self._annotations: list[str] = []
+        self.trace_id = trace_id or xray_trace_id(span.get_span_context().trace_id)
+        self._annotations: list[str] = list(annotated)
         self._metadata: dict[str, dict[str, object]] = {}
         self._http: dict[str, HttpValue] = {}
 
@@ -96,6 +105,17 @@ class SpanEntity:
         if self._http:
             self.span.set_attributes(http_attributes(self._http))
         self.span.end(None if end_time is None else round(end_time * 1e9))
+
+
+def annotation_attributes(annotations: Mapping[str, AnnotationValue]) -> dict[str, Any]:
+    """The attributes `put_annotation` of each of `annotations` in turn leaves on a span."""
+    found: dict[str, Any] = {}
+    keys: list[str] = []
+    for key, value in annotations.items():
+        found[key] = value
+        keys.append(key)
+        found[ANNOTATION_KEYS] = list(keys)
+    return found
 
 
 def http_attributes(http: Mapping[str, HttpValue]) -> dict[str, Any]:
