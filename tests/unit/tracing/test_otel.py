@@ -17,10 +17,12 @@ import httpx
 import pytest
 from fastapi import FastAPI, Request
 from opentelemetry.exporter.otlp.proto.common.trace_encoder import encode_spans
+from opentelemetry.propagators.aws import AwsXRayPropagator
+from opentelemetry.sdk.resources import Resource as SdkResource
 from opentelemetry.sdk.trace import ReadableSpan
 from opentelemetry.sdk.trace.export import SimpleSpanProcessor
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
-from opentelemetry.trace import SpanKind, StatusCode
+from opentelemetry.trace import SpanKind, StatusCode, get_current_span, set_span_in_context
 from sqlalchemy import create_engine, text
 from sqlalchemy.pool import StaticPool
 
@@ -30,6 +32,7 @@ from tests.support.xray import new_trace_id
 from tracing import (
     SamplingRequest,
     TracingSettings,
+    _current,
     create_tracer,
     current_trace_id,
     instrument_app,
@@ -38,8 +41,9 @@ from tracing import (
     traced_transport,
 )
 from tracing._disabled import DisabledTracer
+from tracing._header import HEADER_NAME, parse_trace_header
 from tracing._otel import OtelTracer
-from tracing._otel_spans import sql_attributes, xray_trace_id
+from tracing._otel_spans import SpanEntity, sql_attributes, xray_trace_id
 from xray_local.otlp.annotations import Rules
 from xray_local.otlp.aws import Resource
 from xray_local.otlp.segment import segments_of
@@ -385,4 +389,32 @@ def test_a_bad_sampler_or_endpoint_is_refused_at_start() -> None:
         otel_settings(OTEL_EXPORTER_OTLP_TRACES_ENDPOINT="collector:4318")
     assert otel_settings(OTEL_TRACES_SAMPLER="ParentBased_TraceIdRatio").otel_sampler.root == (
         "traceidratio"
+    )
+
+
+@pytest.mark.parametrize("sampled", ["1", "0"])
+def test_the_ids_in_and_out_are_what_the_xray_propagator_makes(
+    recorded: Recorded, sampled: str
+) -> None:
+    """The header is parsed and written without the propagator's round trip, to the same
+    effect: the caller's span as it extracts it, a call's header as it injects it."""
+    propagator = AwsXRayPropagator()
+    header = f"Root={new_trace_id()};Parent={PARENT};Sampled={sampled}"
+    request = SamplingRequest(host="example.test", method="GET", path="/")
+    with _current.scope():
+        segment = recorded.tracer.begin_segment(parse_trace_header(header), request)
+        call = recorded.tracer.begin_call("callee")
+        carrier: dict[str, str] = {}
+        if isinstance(call.call, SpanEntity):
+            propagator.inject(carrier, set_span_in_context(call.call.span))
+        recorded.tracer.end_call(call)
+        recorded.tracer.end_segment()
+    extracted = get_current_span(propagator.extract({HEADER_NAME: header})).get_span_context()
+    if sampled == "1":
+        assert recorded.only(SpanKind.SERVER).parent == extracted
+    else:
+        assert not recorded.spans
+    assert call.trace_header == carrier.get(HEADER_NAME, f"Root={segment.trace_id};Sampled=0")
+    assert hash(recorded.tracer.resource) == hash(
+        SdkResource(recorded.tracer.resource.attributes, recorded.tracer.resource.schema_url)
     )
