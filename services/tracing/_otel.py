@@ -209,8 +209,10 @@ class OtelTracer(RecordingTracer):
             sampled = decision is Decision.RECORD_AND_SAMPLE
         if sampled:
             attributes = attributes | self.annotation_attributes
+        parent = None
         if incoming is not None and incoming.parent is not None:
             parent = _remote_parent(trace_id, int(incoming.parent, 16), sampled)
+        if parent is not None:
             span = self.tracer.start_span(
                 request.method, parent, SpanKind.SERVER, attributes, record_exception=False
             )
@@ -268,9 +270,10 @@ class OtelTracer(RecordingTracer):
             _current.pop()
 
 
-def _remote_parent(trace_id: int, span_id: int, sampled: bool) -> Context:
-    """The caller's span as the X-Ray propagator extracts it from X-Amzn-Trace-Id (an empty
-    context for the all-zero ids it rejects)."""
+def _remote_parent(trace_id: int, span_id: int, sampled: bool) -> Context | None:
+    """The caller's span as the X-Ray propagator extracts it from X-Amzn-Trace-Id; None for
+    the all-zero ids it rejects (the request then starts the trace, with the header's
+    decision still settled)."""
     span_context = SpanContext(
         trace_id,
         span_id,
@@ -279,7 +282,7 @@ def _remote_parent(trace_id: int, span_id: int, sampled: bool) -> Context:
         trace_state=TraceState(),
     )
     if not span_context.is_valid:
-        return Context()
+        return None
     return set_span_in_context(NonRecordingSpan(span_context), Context())
 
 

@@ -418,3 +418,24 @@ def test_the_ids_in_and_out_are_what_the_xray_propagator_makes(
     assert hash(recorded.tracer.resource) == hash(
         SdkResource(recorded.tracer.resource.attributes, recorded.tracer.resource.schema_url)
     )
+
+
+@pytest.mark.parametrize("sampled", ["1", "0"])
+def test_an_all_zero_parent_starts_the_trace_with_the_headers_decision(
+    recorded: Recorded, sampled: str
+) -> None:
+    """The propagator rejects an all-zero Parent; the request then starts the trace itself,
+    still sampled as its header says, and a sampled one carries the service's annotations."""
+    trace_id = new_trace_id()
+    header = f"Root={trace_id};Parent=0000000000000000;Sampled={sampled}"
+    request = SamplingRequest(host="example.test", method="GET", path="/")
+    with _current.scope():
+        segment = recorded.tracer.begin_segment(parse_trace_header(header), request)
+        recorded.tracer.end_segment()
+    assert segment.trace_id == trace_id
+    if sampled == "0":
+        assert not recorded.spans
+        return
+    [document] = recorded.documents()
+    assert "parent_id" not in document
+    assert document["annotations"] == {"app_version": "V2"}
