@@ -55,12 +55,17 @@ def sampling_rule_of(xray: LocalXRay, trace_id: str) -> str | None:
     return rule
 
 
+def daemon_serving_never_info(processes: ProcessGroup, tmp_path: Path) -> LocalXRay:
+    """A local daemon whose sampling API serves NEVER_INFO (and its Default rule)."""
+    rules = tmp_path / "rules.json"
+    rules.write_text(json.dumps(NEVER_INFO))
+    return start_xray_local(processes, "--sampling-rules", str(rules))
+
+
 def test_the_sdk_sampler_takes_its_rules_from_the_daemon(
     processes: ProcessGroup, tmp_path: Path
 ) -> None:
-    rules = tmp_path / "rules.json"
-    rules.write_text(json.dumps(NEVER_INFO))
-    xray = start_xray_local(processes, "--sampling-rules", str(rules))
+    xray = daemon_serving_never_info(processes, tmp_path)
     # No XRAY_SAMPLING_RULES: the service polls the daemon's TCP address for rules.
     service = start_notification(
         processes, tracing={"AWS_XRAY_DAEMON_ADDRESS": xray.daemon_address}
@@ -101,9 +106,7 @@ def test_the_sdk_sampler_takes_its_rules_from_the_daemon(
 def test_the_otel_sampler_takes_its_rules_from_the_daemon(
     processes: ProcessGroup, tmp_path: Path
 ) -> None:
-    rules = tmp_path / "rules.json"
-    rules.write_text(json.dumps(NEVER_INFO))
-    xray = start_xray_local(processes, "--sampling-rules", str(rules))
+    xray = daemon_serving_never_info(processes, tmp_path)
     service = start_notification(processes, tracing=otel_env(xray, sample_all=False))
     info = f"{service.base_url}/notification/info"
 
