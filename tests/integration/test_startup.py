@@ -44,6 +44,11 @@ def run_briefly(module: str, env: dict[str, str]) -> subprocess.CompletedProcess
             "AWS_XRAY_CONTEXT_MISSING='CRASH': Input should be",
         ),
         ({"PORT": "http"}, "PORT='http': Input should be a valid integer"),
+        ({"TRACING_SDK": "jaeger"}, "TRACING_SDK='jaeger': Input should be"),
+        (
+            {"TRACING_SDK": "otel", "OTEL_TRACES_SAMPLER_ARG": "2"},
+            "OTEL_TRACES_SAMPLER_ARG='2': Input should be less than or equal to 1",
+        ),
     ],
 )
 def test_an_invalid_setting_stops_start_up_with_one_line(
