@@ -5,7 +5,8 @@ management (on an embedded SQLite file unless DB_HOSTNAME or DATABASE_URL is set
 with the X-Ray SDK or, with TRACING_SDK=otel, OpenTelemetry sending OTLP/HTTP spans to the
 same daemon (which draws the same map from them); prefixes each one's output with its name,
 prints what to try, and stops them all on Ctrl-C. The processes are started as the tests and
-benchmarks start them (devstack); their logs are also kept in .run/logs/.
+benchmarks start them (devstack); their logs are also kept in .run/logs/ (RUN_STATE_DIR
+instead of .run/, if set: the SQLite file is kept there too).
 """
 
 from __future__ import annotations
@@ -31,7 +32,7 @@ from devstack import (
 from tracing.config import TracingSdk, TracingSettings
 
 ROOT = Path(__file__).resolve().parent.parent
-STATE = ROOT / ".run"
+STATE = Path(os.environ.get("RUN_STATE_DIR") or ROOT / ".run")
 XRAY_PORT = 2000
 XRAY = f"127.0.0.1:{XRAY_PORT}"
 OTLP_PORT = 4318  # where the local daemon takes OTLP/HTTP spans (its default)
@@ -121,7 +122,7 @@ Emails are printed by 'smtp' below. Ctrl-C stops everything.
 
 
 def main() -> None:
-    STATE.mkdir(exist_ok=True)
+    STATE.mkdir(parents=True, exist_ok=True)
     ports = (USERMGMT_PORT, NOTIFICATION_PORT, XRAY_PORT, SMTP_PORT, OTLP_PORT)
     busy = [port for port in ports if not port_is_free(port)]
     if busy:

@@ -27,6 +27,17 @@ HEALTH_PATH = XRAY_LOCAL_HEALTH
 OTLP_TRACES_PATH = "/v1/traces"
 
 
+def xray_client(base_url: str, access_key: str = "x") -> Any:
+    """boto3's X-Ray client pointed at a local daemon's API, exactly as a user would make it."""
+    return boto3.client(
+        "xray",
+        endpoint_url=base_url,
+        region_name="us-east-1",
+        aws_access_key_id=access_key,
+        aws_secret_access_key="x",
+    )
+
+
 @dataclass
 class LocalXRay:
     process: ServiceProcess
@@ -79,15 +90,9 @@ class LocalXRay:
         )
 
     def client(self, access_key: str = "x") -> Any:
-        """boto3's X-Ray client pointed here, exactly as a user would make it (the daemon's
-        API token, when it has one, is the access key)."""
-        return boto3.client(
-            "xray",
-            endpoint_url=self.base_url,
-            region_name="us-east-1",
-            aws_access_key_id=access_key,
-            aws_secret_access_key="x",
-        )
+        """boto3's X-Ray client pointed here (the daemon's API token, when it has one, is the
+        access key)."""
+        return xray_client(self.base_url, access_key)
 
     def send(self, items: Iterable[Document | bytes]) -> int:
         """Send documents (wrapped in the daemon header) or raw datagrams; returns how many."""
