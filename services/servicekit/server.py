@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import gc
 import importlib
+import logging
 import sys
 from collections.abc import Callable
 from typing import Any, TypeVar
@@ -14,6 +16,7 @@ from pydantic_settings import SettingsError
 from .logs import configure_logging
 from .settings import ServiceSettings
 
+log = logging.getLogger(__name__)
 S = TypeVar("S", bound=ServiceSettings)
 # Values of these variables are never echoed (a database URL may hold a password).
 SECRET_MARKERS = ("PASSWORD", "SECRET", "TOKEN", "DATABASE_URL")
@@ -29,14 +32,32 @@ def serve(settings_class: type[S], app_factory: str, *, prog: str) -> None:
     configure_logging(settings.log_level, settings.log_format)
     module_name, _, function_name = app_factory.partition(":")
     factory: Callable[[S], Any] = getattr(importlib.import_module(module_name), function_name)
+    app = factory(settings)
+    freeze_startup_heap()
     uvicorn.run(
-        factory(settings),
+        app,
         host=settings.host,
         port=settings.port,
         log_config=None,  # keep configure_logging's one-line format
         server_header=False,
         forwarded_allow_ips=settings.forwarded_allow_ips,
         timeout_graceful_shutdown=settings.shutdown_grace_seconds,
+    )
+
+
+def freeze_startup_heap() -> None:
+    """Take what start-up made (modules, classes, the app, the tracing SDK: most of the heap,
+    and all of it for the process's life) out of the garbage collector's full collections.
+
+    A full collection walks every tracked object. OpenTelemetry's batch processor keeps spans
+    alive until they are exported, long enough to age into the oldest generation, so full
+    collections come every few thousand requests; over the whole start-up heap each took up
+    to 90 ms, every request in flight waiting. Over what requests made, they take a tenth.
+    """
+    gc.collect()
+    gc.freeze()
+    log.info(
+        "start-up heap: %s objects frozen out of full collections", f"{gc.get_freeze_count():,}"
     )
 
 
