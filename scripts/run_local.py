@@ -40,6 +40,7 @@ OTLP_TRACES = f"http://127.0.0.1:{OTLP_PORT}/v1/traces"
 SMTP_PORT = 1025
 USERMGMT_PORT = 8095
 NOTIFICATION_PORT = 8096
+PORTS = (USERMGMT_PORT, NOTIFICATION_PORT, XRAY_PORT, SMTP_PORT, OTLP_PORT)
 COLOURS = ["\033[36m", "\033[35m", "\033[33m", "\033[32m"]
 RESET = "\033[0m"
 
@@ -123,8 +124,7 @@ Emails are printed by 'smtp' below. Ctrl-C stops everything.
 
 def main() -> None:
     STATE.mkdir(parents=True, exist_ok=True)
-    ports = (USERMGMT_PORT, NOTIFICATION_PORT, XRAY_PORT, SMTP_PORT, OTLP_PORT)
-    busy = [port for port in ports if not port_is_free(port)]
+    busy = [port for port in PORTS if not port_is_free(port)]
     if busy:
         raise SystemExit(f"ports already in use: {busy}; is another `make run` still running?")
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import os
 import signal
-import socket
 import subprocess
 import threading
 import time
@@ -21,25 +20,20 @@ import httpx
 import pytest
 
 from devstack.polling import poll_until
+from scripts.run_local import PORTS, USERMGMT_PORT, XRAY, port_is_free
 from tests.support.inprocess import service_variables
 from tests.support.service_graph import Services, edge_between
 from tests.support.xray_documents import USERMGMT, notification_name
 from tests.support.xray_local import xray_client
 
 ROOT = Path(__file__).resolve().parents[2]
-USERMGMT_URL = "http://127.0.0.1:8095/usermgmt"
-DAEMON_API = "http://127.0.0.1:2000"
-RUN_PORTS = (8095, 8096, 2000, 1025, 4318)
+USERMGMT_URL = f"http://127.0.0.1:{USERMGMT_PORT}/usermgmt"
+DAEMON_API = f"http://{XRAY}"
 BANNER = "Everything is up"
 START_SECONDS = 60.0
 STOP_SECONDS = 30.0
 CLIENT, USERS = (USERMGMT, "client"), (USERMGMT, "service")
 V1 = (notification_name("V1"), "service")
-
-
-def in_use(port: int) -> bool:
-    with socket.socket() as sock:
-        return sock.connect_ex(("127.0.0.1", port)) == 0
 
 
 class Output:
@@ -83,7 +77,7 @@ def chain_on_the_map(since: float) -> Services | None:
 
 @pytest.mark.parametrize("sdk", ["xray", "otel"])
 def test_make_run_draws_the_chain_and_ctrl_c_stops_it_all(sdk: str, tmp_path: Path) -> None:
-    busy = [port for port in RUN_PORTS if in_use(port)]
+    busy = [port for port in PORTS if not port_is_free(port)]
     if busy:
         pytest.fail(f"ports {busy} are taken: stop what holds them (another `make run`?)")
     # A newcomer's shell: none of the services' variables, but TRACING_SDK.
@@ -114,7 +108,7 @@ def test_make_run_draws_the_chain_and_ctrl_c_stops_it_all(sdk: str, tmp_path: Pa
         os.killpg(run.pid, signal.SIGINT)  # Ctrl-C
         run.wait(STOP_SECONDS)
         output.close()
-    poll_until(lambda: not any(in_use(port) for port in RUN_PORTS), "every port free", timeout=10)
+    poll_until(lambda: all(port_is_free(port) for port in PORTS), "every port free", timeout=10)
     with pytest.raises(ProcessLookupError):
         os.killpg(run.pid, 0)  # nothing of the group is left
     assert "Traceback" not in output.text, output.text
