@@ -123,7 +123,10 @@ Emails are printed by 'smtp' below. Ctrl-C stops everything.
 
 
 def main() -> None:
-    STATE.mkdir(parents=True, exist_ok=True)
+    try:
+        STATE.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise SystemExit(f"cannot keep make run's files in {STATE}: {exc.strerror}") from None
     busy = [port for port in PORTS if not port_is_free(port)]
     if busy:
         raise SystemExit(f"ports already in use: {busy}; is another `make run` still running?")

@@ -11,6 +11,7 @@ from __future__ import annotations
 import os
 import signal
 import subprocess
+import sys
 import threading
 import time
 from pathlib import Path
@@ -113,3 +114,18 @@ def test_make_run_draws_the_chain_and_ctrl_c_stops_it_all(sdk: str, tmp_path: Pa
         os.killpg(run.pid, 0)  # nothing of the group is left
     assert "Traceback" not in output.text, output.text
     assert (tmp_path / "usermgmt.db").is_file()  # the embedded default, where it was told
+
+
+def test_an_unusable_state_dir_stops_make_run_with_one_line(tmp_path: Path) -> None:
+    taken = tmp_path / "a-file"
+    taken.write_text("")
+    result = subprocess.run(
+        [sys.executable, "scripts/run_local.py"],
+        cwd=ROOT,
+        env={**os.environ, "RUN_STATE_DIR": str(taken / "run")},
+        capture_output=True,
+        text=True,
+        timeout=30,
+    )
+    assert result.returncode == 1
+    assert result.stderr == f"cannot keep make run's files in {taken / 'run'}: Not a directory\n"
